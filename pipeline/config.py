@@ -1,0 +1,144 @@
+"""The validated configuration: configs/default.toml, an optional --config file, then JIANBAO_* variables."""
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "configs" / "default.toml"
+ENV_PREFIX = "JIANBAO_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PathsConfig(_Section):
+    cache_dir: str = "~/.cache/jianbao"
+    examples: str = "examples/bulletins"
+    annotations: str = "annotations"
+    models: str = "models"
+    data_dir: str = "data"
+    shared_data: str = "../shared/data"
+
+
+class LoadConfig(_Section):
+    max_bytes: int = Field(20_000_000, gt=0)
+    max_chars: int = Field(20_000_000, gt=0)
+
+
+class SegmentConfig(_Section):
+    backend: Literal["pkuseg", "jieba"] = "pkuseg"
+    pkuseg_model: str = ""
+    user_dict: str = "configs/user_dict.txt"
+
+
+class ModelConfig(_Section):
+    path: str = "models/current"
+    encoder: str = "models/encoder"
+    device: str = "cpu"
+    batch_size: int = Field(16, gt=0)
+    max_length: int = Field(512, ge=32)
+
+
+class StoreConfig(_Section):
+    url: str = "sqlite:///data/jianbao.db"
+
+
+class Inbox(_Section):
+    path: str
+    glob: str = "*"
+
+
+class FlowsConfig(_Section):
+    inboxes: list[Inbox] = [Inbox(path="data/inbox")]
+    processed_dir: str = "data/processed"
+    quarantine_dir: str = "data/quarantine"
+    ingest_cron: str = "0 2 * * *"
+    retrain_cron: str = "0 3 * * 0"
+    timezone: str = "Asia/Shanghai"
+    task_runner: Literal["threads", "dask"] = "threads"
+    dask_address: str = ""
+    dask_workers: int = Field(2, gt=0)
+    retries: int = Field(3, ge=0)
+    retry_delay_seconds: float = Field(2, ge=0)
+    promote_tolerance: float = Field(0.005, ge=0)
+
+
+class Settings(_Section):
+    paths: PathsConfig = PathsConfig()
+    load: LoadConfig = LoadConfig()
+    segment: SegmentConfig = SegmentConfig()
+    model: ModelConfig = ModelConfig()
+    store: StoreConfig = StoreConfig()
+    flows: FlowsConfig = FlowsConfig()
+    train: dict[str, Any] = {}
+
+    def resolve(self, path: str | Path) -> Path:
+        """A configured path: ~ expanded, relative paths taken from the project root."""
+        p = Path(os.path.expanduser(str(path)))
+        return p if p.is_absolute() else ROOT / p
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.resolve(self.paths.cache_dir)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    over: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, key = name[len(ENV_PREFIX):].lower().split("__", 1)
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        over.setdefault(section, {})[key] = value
+    return over
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def load_settings(config: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    data = _read_toml(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
+    if config:
+        data = _deep_merge(data, _read_toml(Path(config)))
+    data = _deep_merge(data, _env_overrides(dict(os.environ if environ is None else environ)))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{config or DEFAULT_CONFIG}: invalid configuration:\n{exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def _cached(config: str | None) -> Settings:
+    return load_settings(config)
+
+
+def get_settings(config: str | Path | None = None) -> Settings:
+    return _cached(str(config) if config else os.environ.get("JIANBAO_CONFIG") or None)
