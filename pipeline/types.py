@@ -179,3 +179,12 @@ class Fact:
     start: int | None = None  # offsets into the raw document (or passage text when no document)
     end: int | None = None
     model_version: str | None = None
+    # added by the knowledge store (pipeline.facts): how each argument was resolved
+    score: float | None = None  # the quantity entity's score from the extractor
+    agent_kind: str | None = None  # party | government | department | company | media
+    agent_region: str | None = None
+    agent_generic: bool = False  # named by function (消防部门), qualified by the bulletin's region
+    place_level: str | None = None  # country | province | city | county | area
+    place_parent: str | None = None
+    time_source: str | None = None  # text | period | date
+    change_unit: str | None = None  # % or 个百分点
