@@ -5,6 +5,11 @@
     result = ingest_document(path, store, extractor, settings)   # one document: what a Prefect task calls
     summary = ingest_paths([folder], store, extractor, settings)  # many, recorded as one run
 
+A flow that runs one task per document records its run itself: run_id = store.start_run(extractor.version),
+ingest_document(…, run_id=run_id) in each task, store.finish_run(run_id, n_new=…, …) at the end. One Store may
+be shared by threads; processes (dask workers) each open their own with open_store(url). Concurrent writers of
+the same file, in threads or processes, end with one copy.
+
 Each document is written in one transaction (pipeline.store.write): a crash or an error leaves nothing of it.
 A document already stored from the same bytes with the same model version is "unchanged" and not even parsed;
 with another model version its facts are replaced atomically ("replaced"). A file that cannot be loaded,

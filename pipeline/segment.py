@@ -272,6 +272,18 @@ def _install_fast_pkuseg(seg: Any) -> None:
     wwl_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
     wwr_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
     empty = "" if "" in unigram else _NOWORD  # what an out-of-range slice contributes
+    # multi-character nodes (**Num, **Letter …) become one private-use character each, so that word
+    # candidates are plain string slices; word_of maps such a slice back to the unigram entry
+    specials = sorted({x for w in unigram for x in re.findall(r"\*\*[A-Za-z]+", w)} | {"**Num", "**Letter"})
+    node_char = {x: chr(0xE000 + k) for k, x in enumerate(specials)}
+    word_map: dict[str, str] = {}
+    for w in unigram:
+        f = w
+        for x, ch in node_char.items():
+            if x in f:
+                f = f.replace(x, ch)
+        word_map[f] = w
+    word_of = word_map.get
 
     def uni(x: str) -> tuple[int | None, ...]:
         r = uni_cache.get(x)
@@ -289,25 +301,42 @@ def _install_fast_pkuseg(seg: Any) -> None:
     def found(keys: Iterable[str]) -> list[int]:
         return [v for v in map(get, keys) if v is not None]
 
+    rowl_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    rowr_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+
+    def row_l(a: str, posts: tuple[str, ...]) -> list[int]:
+        r = rowl_cache.get((a, posts))
+        if r is None:
+            p = "ww.l." + a + "*"
+            r = rowl_cache[(a, posts)] = found(p + b for b in posts)
+        return r
+
+    def row_r(a: str, posts: tuple[str, ...]) -> list[int]:
+        r = rowr_cache.get((a, posts))
+        if r is None:
+            p = "ww.r." + a + "*"
+            r = rowr_cache[(a, posts)] = found(p + b for b in posts)
+        return r
+
     def features(nodes: list[str]) -> list[list[int]]:
         """The feature index lists of spacy_pkuseg's __get_node_features_idx, for every position."""
         n = len(nodes)
-        U = [uni(x) for x in nodes]
-        Bg = [bi(nodes[j], nodes[j + 1]) for j in range(n - 1)]
+        ug, bg = uni_cache.get, bi_cache.get
+        U = [ug(x) or uni(x) for x in nodes]
+        Bg = [bg(k) or bi(*k) for k in zip(nodes, nodes[1:])]
         PRE: list[tuple[str, ...]] = []
         POST: list[tuple[str, ...]] = []
         if word_feature:
-            # W[l][j + wmax]: nodes[j:j+l] if it is a known word, else **noWord; '' out of range
+            # W[l][j + wmax]: nodes[j:j+l] if it is a known word, else **noWord; '' out of range.
+            # Slices are taken on a string with one character per node (placeholders for **Num …).
+            flat = "".join(node_char.get(x) or x for x in nodes)
+            pad = [empty] * wmax
             W: dict[int, list[str]] = {}
             for l in lengths:
-                row = [empty] * (n + 2 * wmax + 2)
-                for j in range(0, n - l + 1):
-                    t = "".join(nodes[j:j + l])
-                    row[j + wmax] = t if t in unigram else _NOWORD
-                W[l] = row
+                W[l] = pad + [word_of(flat[j:j + l], _NOWORD) for j in range(n - l + 1)] + [empty] * (wmax + l + 2)
             # PRE[i + 1]: words ending at i (i = -1 … n-1); POST[i]: words starting at i (i = 0 … n)
-            PRE = [tuple(W[l][i + wmax - l + 1] for l in lengths) for i in range(-1, n)]
-            POST = [tuple(W[l][i + wmax] for l in lengths) for i in range(0, n + 1)]
+            PRE = list(zip(*[W[l][wmax - l: wmax - l + n + 1] for l in lengths]))
+            POST = list(zip(*[W[l][wmax: wmax + n + 1] for l in lengths]))
         allf: list[list[int]] = []
         for i in range(n):
             u = U[i]
@@ -351,17 +380,23 @@ def _install_fast_pkuseg(seg: Any) -> None:
                 fl.extend(r)
                 r = wwl_cache.get((pre_ex, post_in))
                 if r is None:
-                    r = wwl_cache[(pre_ex, post_in)] = found("ww.l." + a + "*" + b for a in pre_ex for b in post_in)
+                    r = wwl_cache[(pre_ex, post_in)] = [v for a in pre_ex for v in row_l(a, post_in)]
                 fl.extend(r)
                 r = wwr_cache.get((pre_in, post_ex))
                 if r is None:
-                    r = wwr_cache[(pre_in, post_ex)] = found("ww.r." + a + "*" + b for a in pre_in for b in post_ex)
+                    r = wwr_cache[(pre_in, post_ex)] = [v for a in pre_in for v in row_r(a, post_ex)]
                 fl.extend(r)
             allf.append(fl)
-        for cache in (uni_cache, bi_cache, wpre_cache, wpost_cache, wwl_cache, wwr_cache):
+        for cache in caches:
             if len(cache) > 300_000:
                 cache.clear()
         return allf
+
+    caches = (uni_cache, bi_cache, wpre_cache, wpost_cache, wwl_cache, wwr_cache, rowl_cache, rowr_cache)
+
+    def clear_caches() -> None:
+        for cache in caches:
+            cache.clear()
 
     def fast_cut(text: str) -> list[str]:
         nodes = list(fe.normalize_text(text))
@@ -381,6 +416,7 @@ def _install_fast_pkuseg(seg: Any) -> None:
 
     seg._cut = fast_cut
     seg._jianbao_features = features  # for tests
+    seg._jianbao_clear_caches = clear_caches
 
     pp = seg.postprocesser
     if getattr(pp, "do_process", False):
@@ -475,8 +511,18 @@ def _build(backend: str, model: Path | None, udict: Path | None, fast: bool = Tr
 
 
 def clear_cache() -> None:
+    """Forget the loaded pipelines (the next get_nlp loads again)."""
     with _LOCK:
         _NLP_CACHE.clear()
+
+
+def clear_feature_caches(settings: "Settings | None" = None) -> None:
+    """Empty the fast pkuseg's context caches (so that a benchmark sees every text as new)."""
+    nlp = get_nlp(settings)
+    seg = getattr(nlp.tokenizer, "pkuseg_seg", None)
+    fn = getattr(seg, "_jianbao_clear_caches", None)
+    if fn is not None:
+        fn()
 
 
 # --------------------------------------------------------------------------- paragraphs → sentences → tokens

@@ -266,6 +266,23 @@ def test_two_concurrent_ingesters_end_with_one_copy(store_url, tmp_path, gold):
         store.close()
 
 
+def test_threads_share_one_store(store, tmp_path, gold):
+    """What a Prefect flow with a thread task runner does: one ingest_document per task, one Store."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.cli_store import make_bulletins
+
+    files = make_bulletins([SEED], 8, tmp_path / "bulletins", seed=3)
+    run = store.start_run(gold.version)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda f: ingest_document(f, store, gold, run_id=run), files + files))
+    assert sorted(r.status for r in results) == ["new"] * 8 + ["unchanged"] * 8
+    store.finish_run(run, n_documents=16, n_new=8, n_unchanged=8)
+    docs = store.documents()
+    assert len(docs) == 8 and store.counts()["facts"] == sum(d["n_facts"] for d in docs)
+    assert {h["run_id"] for h in rows(store, "SELECT run_id FROM document_runs")} == {run}
+
+
 # -------------------------------------------------------------------------------------- hostile input
 
 EVIL = ["'); DROP TABLE facts;--", "\" OR 1=1 --", "Robert'); DELETE FROM documents WHERE ('1'='1",

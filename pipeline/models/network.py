@@ -1,0 +1,123 @@
+"""The joint extractor: one character encoder, a BIOES tagging head and a pairwise relation head."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from pipeline.models.tagging import TAGS
+from pipeline.types import LABELS, QUANTITY_LABELS, RELATION_TYPES
+
+REL_CLASSES = ["none", *RELATION_TYPES]
+# relation classes each argument label admits (index into REL_CLASSES)
+TARGET_CLASSES = {
+    "ITEM": ["item"], "ORG": ["agent"], "GPE": ["place"], "DATE": ["time"],
+    "PERCENT": ["increase", "decrease", "part_of"],
+    "COUNT": ["part_of"], "MONEY": ["part_of"], "MEASURE": ["part_of"],
+}
+DIST_BUCKETS = 16
+RANK_BUCKETS = 4
+GAP_BUCKETS = 4
+
+
+def class_mask(label: str) -> list[bool]:
+    allowed = {"none", *TARGET_CLASSES[label]}
+    return [c in allowed for c in REL_CLASSES]
+
+
+def dist_bucket(d: int) -> int:
+    """Signed log-scale bucket of a character distance, in [0, 2*DIST_BUCKETS]."""
+    mag = min(DIST_BUCKETS, int(abs(d)).bit_length())
+    return DIST_BUCKETS + (mag if d >= 0 else -mag)
+
+
+class ExtractorNet(nn.Module):
+    def __init__(self, encoder: nn.Module, rel_dim: int = 256, dropout: float = 0.1):
+        super().__init__()
+        h = encoder.config.hidden_size
+        self.encoder = encoder
+        self.drop = nn.Dropout(dropout)
+        self.ner = nn.Linear(h, len(TAGS))
+        self.label_emb = nn.Embedding(len(LABELS), 32)
+        self.ent_proj = nn.Linear(2 * h + 32, rel_dim)
+        self.dist_emb = nn.Embedding(2 * DIST_BUCKETS + 1, 32)
+        self.rank_emb = nn.Embedding(RANK_BUCKETS, 16)
+        self.gap_emb = nn.Embedding(GAP_BUCKETS, 16)
+        self.rel = nn.Sequential(
+            nn.Linear(3 * rel_dim + 32 + 16 + 16, rel_dim), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(rel_dim, len(REL_CLASSES)),
+        )
+        self.head_config = {"rel_dim": rel_dim, "dropout": dropout}
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = self.drop(hidden)
+        return hidden, self.ner(hidden)
+
+    def relation_logits(self, hidden: torch.Tensor, ents: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """ents: (E, 4) rows of [batch, start, end_inclusive, label]; pairs: (P, 6) rows of
+        [head_ent, tail_ent, dist_bucket, rank, gap, _]; positions already include the [CLS] shift."""
+        if pairs.numel() == 0:
+            return hidden.new_zeros((0, len(REL_CLASSES)))
+        start = hidden[ents[:, 0], ents[:, 1]]
+        end = hidden[ents[:, 0], ents[:, 2]]
+        rep = torch.tanh(self.ent_proj(torch.cat([start, end, self.label_emb(ents[:, 3])], -1)))
+        q, a = rep[pairs[:, 0]], rep[pairs[:, 1]]
+        feats = torch.cat([q, a, q * a, self.dist_emb(pairs[:, 2]), self.rank_emb(pairs[:, 3]),
+                           self.gap_emb(pairs[:, 4])], -1)
+        return self.rel(feats)
+
+
+def build_encoder(path: str | Path) -> tuple[nn.Module, dict]:
+    """Any local HF encoder checkpoint directory (ours, or e.g. a downloaded chinese-roberta)."""
+    from transformers import AutoConfig, AutoModel
+
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path}: not a Hugging Face checkpoint directory (no config.json)")
+    config = AutoConfig.from_pretrained(path)
+    encoder = AutoModel.from_pretrained(path, config=config, add_pooling_layer=False) \
+        if config.model_type == "bert" else AutoModel.from_pretrained(path, config=config)
+    return encoder.float(), config.to_dict()
+
+
+def save_bundle(net: ExtractorNet, vocab_dir: Path, out: Path, meta: dict, fp16: bool = True) -> None:
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    (out / "encoder").mkdir(parents=True, exist_ok=True)
+    enc = net.encoder
+    state = {k: v.detach().clone() for k, v in enc.state_dict().items()}
+    enc.save_pretrained(out / "encoder", state_dict={k: v.half() if fp16 and v.is_floating_point() else v
+                                                     for k, v in state.items()}, safe_serialization=True)
+    for name in ("vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"):
+        src = Path(vocab_dir) / name
+        if src.exists():
+            (out / "encoder" / name).write_bytes(src.read_bytes())
+    heads = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items() if not k.startswith("encoder.")}
+    save_file({k: v.half() if fp16 and v.is_floating_point() else v for k, v in heads.items()},
+              str(out / "heads.safetensors"))
+    (out / "config.json").write_text(json.dumps({**meta, "head_config": net.head_config, "tags": TAGS,
+                                                 "labels": list(LABELS), "relation_classes": REL_CLASSES,
+                                                 "quantity_labels": list(QUANTITY_LABELS)},
+                                                ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def load_bundle(path: str | Path) -> tuple[ExtractorNet, dict]:
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    cfg_file = path / "config.json"
+    if not cfg_file.exists() or not (path / "heads.safetensors").exists():
+        raise FileNotFoundError(f"{path}: not a jianbao model (config.json and heads.safetensors expected)")
+    meta = json.loads(cfg_file.read_text(encoding="utf-8"))
+    encoder, _ = build_encoder(path / "encoder")
+    net = ExtractorNet(encoder, **meta.get("head_config", {}))
+    heads = {k: v.float() for k, v in load_file(str(path / "heads.safetensors")).items()}
+    missing, unexpected = net.load_state_dict(heads, strict=False)
+    if unexpected or any(not k.startswith("encoder.") for k in missing):
+        raise ValueError(f"{path}: heads do not match the network ({unexpected or missing})")
+    net.eval()
+    return net, meta

@@ -1,0 +1,205 @@
+"""Fine-tuning the joint extractor (run_ner.py-style dataclass arguments, model selection on dev)."""
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from pipeline.models.data import PARTIAL, aux_example, record_examples
+from pipeline.models.network import REL_CLASSES, ExtractorNet, build_encoder, class_mask, save_bundle
+from pipeline.models.tagging import TAGS, label_mask
+from pipeline.models.vocab import CharVocab
+from pipeline.types import LABELS
+
+
+@dataclass
+class TrainArguments:
+    base: str = "models/encoder"          # any local HF checkpoint directory with a vocab.txt
+    annotations: str = "annotations"
+    epochs: int = 16
+    lr: float = 4e-4
+    head_lr: float = 1e-3
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    batch_chars: int = 6144
+    max_chars: int = 510
+    rel_weight: float = 1.0
+    aux_sets: list[str] = field(default_factory=lambda: ["msra", "pd1998", "cluener"])
+    aux_per_set: int = 1200
+    aux_weight: float = 0.5
+    aux_root: str = "../shared/data"
+    seed: int = 13
+    threads: int = 2
+    max_train_records: int = 0            # > 0: use only this many (tests)
+    eval_every: int = 1
+    fp16: bool = True
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainArguments":
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown training arguments: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _batches(examples: list[dict], budget: int, rng: random.Random) -> list[list[dict]]:
+    order = sorted(examples, key=lambda e: len(e["input_ids"]) + rng.random())
+    batches, cur, width = [], [], 0
+    for ex in order:
+        w = max(width, len(ex["input_ids"]))
+        if cur and w * (len(cur) + 1) > budget:
+            batches.append(cur)
+            cur, w = [], len(ex["input_ids"])
+        cur.append(ex)
+        width = w
+    if cur:
+        batches.append(cur)
+    rng.shuffle(batches)
+    return batches
+
+
+_MASK_CACHE: dict[tuple[str, ...], torch.Tensor] = {}
+
+
+def _collate(batch: list[dict], pad: int) -> dict[str, torch.Tensor]:
+    width = max(len(e["input_ids"]) for e in batch)
+    B, T = len(batch), len(TAGS)
+    ids = torch.full((B, width), pad, dtype=torch.long)
+    attn = torch.zeros((B, width), dtype=torch.long)
+    allowed = torch.zeros((B, width, T), dtype=torch.bool)
+    weight = torch.zeros(B)
+    ents, pairs, pair_labels, pair_masks = [], [], [], []
+    for b, ex in enumerate(batch):
+        n = len(ex["input_ids"])
+        ids[b, :n] = torch.tensor(ex["input_ids"])
+        attn[b, :n] = 1
+        tags = torch.tensor(ex["tags"], dtype=torch.long)
+        key = tuple(ex["known"])
+        if key not in _MASK_CACHE:
+            _MASK_CACHE[key] = torch.from_numpy(label_mask(set(key)))
+        partial = tags == PARTIAL
+        allowed[b, 1 : n - 1][~partial] = torch.nn.functional.one_hot(tags[~partial], T).bool()
+        allowed[b, 1 : n - 1][partial] = _MASK_CACHE[key]
+        weight[b] = ex.get("weight", 1.0)
+        offset = len(ents)
+        ents.extend([b, s + 1, e + 1, l] for s, e, l in ex["ents"])
+        for (h, t, d, r, g), y in zip(ex["pairs"], ex["pair_labels"]):
+            pairs.append([h + offset, t + offset, d, r, g, 0])
+            pair_labels.append(y)
+            pair_masks.append(class_mask(LABELS[ex["ents"][t][2]]))
+    return {
+        "ids": ids, "attn": attn, "allowed": allowed, "weight": weight,
+        "ents": torch.tensor(ents, dtype=torch.long).reshape(-1, 4),
+        "pairs": torch.tensor(pairs, dtype=torch.long).reshape(-1, 6),
+        "pair_labels": torch.tensor(pair_labels, dtype=torch.long),
+        "pair_masks": torch.tensor(pair_masks, dtype=torch.bool).reshape(-1, len(REL_CLASSES)),
+    }
+
+
+def _loss(net: ExtractorNet, batch: dict[str, torch.Tensor], rel_weight: float) -> torch.Tensor:
+    hidden, logits = net.encode(batch["ids"], batch["attn"])
+    allowed = batch["allowed"]
+    valid = allowed.any(-1)
+    full = torch.logsumexp(logits, -1)
+    part = torch.logsumexp(logits.masked_fill(~allowed, -1e4), -1)
+    per_pos = (full - part) * valid
+    per_seq = per_pos.sum(1) / valid.sum(1).clamp(min=1)
+    loss = (per_seq * batch["weight"]).sum() / batch["weight"].sum().clamp(min=1e-6)
+    if batch["pairs"].numel():
+        rl = net.relation_logits(hidden, batch["ents"], batch["pairs"]).masked_fill(~batch["pair_masks"], -1e4)
+        loss = loss + rel_weight * torch.nn.functional.cross_entropy(rl, batch["pair_labels"])
+    return loss
+
+
+def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[dict]],
+          log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train on splits['train'], select on splits['dev'], save to output_dir; returns the card data."""
+    from pipeline.models.auxiliary import sample_aux
+    from pipeline.models.predict import Predictor
+    from pipeline.scorer import score
+
+    _seed_all(args.seed)
+    torch.set_num_threads(max(1, args.threads))
+    started = time.time()
+    vocab = CharVocab.load(Path(args.base))
+    encoder, enc_config = build_encoder(args.base)
+    net = ExtractorNet(encoder)
+    train_recs = splits["train"][: args.max_train_records or None]
+    examples = [ex for r in train_recs for ex in record_examples(r, vocab, args.max_chars)]
+    aux_used = []
+    if args.aux_sets and args.aux_per_set > 0:
+        root = Path(args.aux_root)
+        if root.exists():
+            for i, (text, spans, known) in enumerate(sample_aux(root, args.aux_sets, args.aux_per_set, args.seed, args.max_chars)):
+                ex = aux_example(f"aux{i}", text, spans, known, vocab)
+                ex["weight"] = args.aux_weight
+                examples.append(ex)
+            aux_used = list(args.aux_sets)
+        else:
+            log(f"auxiliary data not found at {root}: training on the bulletin corpus alone")
+    import datasets
+
+    dataset = datasets.Dataset.from_list(examples)
+    enc_params = [p for n, p in net.named_parameters() if n.startswith("encoder.")]
+    head_params = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
+    opt = torch.optim.AdamW([{"params": enc_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}],
+                            weight_decay=args.weight_decay)
+    rng = random.Random(args.seed)
+    steps_per_epoch = len(_batches(examples, args.batch_chars, random.Random(0)))
+    total = max(1, steps_per_epoch * args.epochs)
+    warm = max(1, int(total * args.warmup_ratio))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm + 1e-9))))
+    best, best_state, history = -1.0, None, []
+    predictor = Predictor(net, vocab, max_chars=args.max_chars)
+    for epoch in range(1, args.epochs + 1):
+        net.train()
+        shuffled = dataset.shuffle(seed=args.seed + epoch).to_list()
+        losses = []
+        for batch in _batches(shuffled, args.batch_chars, rng):
+            loss = _loss(net, _collate(batch, vocab.pad), args.rel_weight)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+        entry: dict[str, Any] = {"epoch": epoch, "loss": round(float(np.mean(losses)), 4), "seconds": round(time.time() - started)}
+        if splits.get("dev") and (epoch % args.eval_every == 0 or epoch == args.epochs):
+            net.eval()
+            rep = score(splits["dev"], predictor.predict_records(splits["dev"])).report()
+            sel = (rep["entities"]["micro"]["f1"] + rep["relations"]["micro"]["f1"]) / 2
+            entry.update(dev_entity_f1=rep["entities"]["micro"]["f1"], dev_relation_f1=rep["relations"]["micro"]["f1"])
+            if sel > best:
+                best, best_state = sel, copy.deepcopy(net.state_dict())
+        history.append(entry)
+        log(json.dumps(entry))
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    version = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    reports = {name: score(recs, predictor.predict_records(recs)).report()
+               for name, recs in splits.items() if name in ("dev", "test") and recs}
+    meta = {
+        "version": version, "max_chars": args.max_chars, "base": str(args.base), "base_config": {
+            k: enc_config.get(k) for k in ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")},
+        "train_records": len(train_recs), "train_examples": len(examples), "auxiliary_sets": aux_used,
+        "train_seconds": round(time.time() - started, 1), "arguments": asdict(args), "history": history,
+        "scores": reports,
+    }
+    save_bundle(net, Path(args.base), Path(output_dir), meta, fp16=args.fp16)
+    return meta
