@@ -245,6 +245,7 @@ SPLIT_RATIOS = {"train": 0.70, "dev": 0.15, "test": 0.15}
 # sources placed by decision, not by the RNG: the seed bulletin is in test, so that evaluation sees
 # one real, whole bulletin exactly as the system will (annotations/README.md, Splits)
 PINNED_PREFIXES = {"seed:": "test"}
+AGREEMENT_DIR = "agreement"  # the double annotation: markup, records, and score reports (JSON)
 
 
 def annotations_root(root: Path | str | None = None) -> Path:
@@ -375,7 +376,7 @@ def validate_paths(paths: Iterable[Path | str] | None = None, root: Path | str |
     for p in targets:
         if not p.exists():
             problems.append(Problem(str(p), "-", "no such file"))
-        elif p.suffix == ".jsonl" and "markup" in p.parts:
+        elif p.suffix == ".jsonl" and ("markup" in p.parts or p.name.endswith(".markup.jsonl")):
             batch = root / "batches" / p.name
             if whole_tree and batch.exists() and _converted(p) == _read_or_none(batch):
                 continue  # the same records are validated as the batch
@@ -391,7 +392,7 @@ def validate_paths(paths: Iterable[Path | str] | None = None, root: Path | str |
             from pipeline.labelstudio import check_label_config
 
             problems.extend(Problem(str(p), "-", m) for m in check_label_config(p))
-        elif p.suffix == ".json":
+        elif p.suffix == ".json" and AGREEMENT_DIR not in p.relative_to(root).parts[:1]:
             from pipeline.labelstudio import LabelStudioError, read_tasks, task_to_record
 
             try:

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from pipeline import cli_annotations, cli_core, cli_models, cli_store
+from pipeline import cli_annotations, cli_core, cli_flows, cli_models, cli_store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="jianbao (简报): quantity facts from Chinese work-safety bulletins.")
@@ -22,5 +22,5 @@ def main(config: Optional[str] = typer.Option(None, "--config", "-c", help="a TO
         os.environ["JIANBAO_CONFIG"] = config
 
 
-for module in (cli_core, cli_annotations, cli_models, cli_store):
+for module in (cli_core, cli_annotations, cli_models, cli_store, cli_flows):
     module.register(app, bench_app)

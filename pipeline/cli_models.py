@@ -1,8 +1,198 @@
-"""CLI commands of this area (registered by pipeline.cli)."""
+"""CLI: extract, train, pretrain, evaluate, bench extract."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator, Optional
 
 import typer
 
+from pipeline.cli_util import fail
+
+
+def _settings():
+    from pipeline.config import get_settings
+
+    return get_settings()
+
+
+def _input_records(inputs: list[Path]) -> Iterator[dict[str, Any]]:
+    """JSONL records as they are; bulletin files and folders parsed into paragraph records."""
+    from pipeline.types import Passage
+
+    for path in inputs:
+        if path.suffix == ".jsonl":
+            with path.open(encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        rec = json.loads(line)
+                        if not isinstance(rec.get("text"), str):
+                            raise ValueError("no text")
+                        yield {"id": rec.get("id", f"{path.name}:{n}"), "text": rec["text"], "meta": rec.get("meta") or {}}
+                    except (json.JSONDecodeError, ValueError, AttributeError) as exc:
+                        yield {"id": f"{path.name}:{n}", "text": "", "meta": {}, "error": f"{path}:{n}: {exc}"}
+            continue
+        from pipeline.loaders import LoadError
+        from pipeline.structure import document_passages, parse_document
+
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            try:
+                doc = parse_document(f)
+            except (LoadError, OSError, ValueError) as exc:
+                yield {"id": str(f), "text": "", "meta": {"source": str(f)}, "error": str(exc)}
+                continue
+            for p in document_passages(doc):
+                yield Passage(p.id, p.text, meta=p.meta).to_record()
+
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    pass
+    @app.command()
+    def extract(
+        inputs: list[Path] = typer.Argument(..., help="JSONL records {id, text, meta}, or bulletin files/folders; the last path is OUTPUT"),
+        model: Optional[Path] = typer.Option(None, "--model", help="model directory (default: model.path)"),
+    ) -> None:
+        """Extract entities (with norm) and relations: INPUT… OUTPUT.jsonl. Failing records carry `error`."""
+        from rich.progress import Progress
+
+        from pipeline.extract import ModelMissingError, load_extractor
+        from pipeline.types import Passage
+
+        if len(inputs) < 2:
+            fail("give INPUT… and OUTPUT")
+        *sources, output = inputs
+        for s in sources:
+            if not s.exists():
+                fail(f"{s}: no such file or folder")
+        try:
+            extractor = load_extractor(_settings(), model)
+        except ModelMissingError as exc:
+            fail(str(exc))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        written = errors = 0
+        tmp = output.with_suffix(output.suffix + ".tmp")
+        with tmp.open("w", encoding="utf-8") as out, Progress(transient=True) as progress:
+            task = progress.add_task("extracting", total=None)
+            pending: list[Passage] = []
+
+            def flush() -> None:
+                nonlocal written, errors
+                for p in extractor.extract(pending):
+                    out.write(json.dumps(p.to_record(), ensure_ascii=False) + "\n")
+                    written += 1
+                    errors += bool(p.error)
+                    progress.advance(task)
+                pending.clear()
+
+            for rec in _input_records(sources):
+                if rec.get("error"):
+                    flush()
+                    out.write(json.dumps({**rec, "entities": [], "relations": []}, ensure_ascii=False) + "\n")
+                    written += 1
+                    errors += 1
+                    continue
+                pending.append(Passage(str(rec["id"]), rec["text"], meta=rec.get("meta") or {}))
+                if len(pending) >= 64:
+                    flush()
+            flush()
+        tmp.replace(output)
+        typer.echo(f"{written} records written to {output} ({errors} with errors)")
+
+    @app.command()
+    def train(
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="model directory (default: model.path)"),
+        base: Optional[str] = typer.Option(None, "--base", help="encoder: any local HF checkpoint directory"),
+        epochs: Optional[int] = typer.Option(None, "--epochs"),
+    ) -> None:
+        """Fine-tune NER + relations on annotations/ train (the [train] config section), select on dev."""
+        from pipeline.models.train import TrainArguments, train as run_train
+        from pipeline.annotations import load_split
+
+        settings = _settings()
+        conf = dict(settings.train)
+        if base:
+            conf["base"] = base
+        if epochs:
+            conf["epochs"] = epochs
+        try:
+            args = TrainArguments.from_dict(conf)
+        except ValueError as exc:
+            fail(f"[train] config: {exc}")
+        args.base = str(settings.resolve(args.base))
+        args.aux_root = str(settings.resolve(args.aux_root))
+        root = settings.resolve(settings.paths.annotations)
+        splits = {s: load_split(root, s) for s in ("train", "dev", "test")}
+        out = output or settings.resolve(settings.model.path)
+        try:
+            meta = run_train(args, out, splits)
+        except FileNotFoundError as exc:
+            fail(str(exc))
+        from pipeline.models.card import write_card
+
+        write_card(Path(out), meta)
+        test = meta["scores"].get("test", {})
+        typer.echo(f"model {meta['version']} written to {out}; test entity F1 "
+                   f"{test.get('entities', {}).get('micro', {}).get('f1')}, relation F1 "
+                   f"{test.get('relations', {}).get('micro', {}).get('f1')}")
+
+    @app.command()
+    def pretrain(
+        steps: Optional[int] = typer.Option(None, "--steps"),
+        output: Optional[Path] = typer.Option(None, "--output", "-o"),
+    ) -> None:
+        """Masked-LM pretraining of the char encoder (the [pretrain] config section; GPU if present)."""
+        from pipeline.models.pretrain import PretrainArguments, pretrain as run
+
+        settings = _settings()
+        conf = dict(settings.pretrain)
+        if steps:
+            conf["steps"] = steps
+        if output:
+            conf["output_dir"] = str(output)
+        args = PretrainArguments(**conf)
+        args.corpus = [str(settings.resolve(c)) for c in args.corpus]
+        args.extra_texts = [str(settings.resolve(c)) for c in args.extra_texts]
+        args.output_dir = str(settings.resolve(args.output_dir))
+        try:
+            stats = run(args)
+        except FileNotFoundError as exc:
+            fail(str(exc))
+        typer.echo(json.dumps({k: v for k, v in stats.items() if k != "arguments"}, ensure_ascii=False))
+
+    @app.command()
+    def evaluate(
+        gold: str = typer.Argument(..., help="gold JSONL, or a split name: train, dev, test"),
+        pred: Optional[Path] = typer.Argument(None, help="predictions JSONL (else run --model)"),
+        model: Optional[Path] = typer.Option(None, "--model"),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report here"),
+    ) -> None:
+        """Strict per-label P/R/F1, relations per type, normalisation accuracy and fact F1."""
+        from rich.console import Console
+
+        from pipeline.annotations import read_jsonl
+        from pipeline.evaluate import evaluate_model, evaluate_records, gold_records
+        from pipeline.extract import ModelMissingError
+        from pipeline.scorer import render
+
+        try:
+            if pred:
+                report = evaluate_records(gold_records(gold), list(read_jsonl(pred)))
+            else:
+                report = evaluate_model(model, gold)
+        except (FileNotFoundError, ModelMissingError, ValueError) as exc:
+            fail(str(exc))
+        Console().print(render(report, f"evaluation on {gold}"))
+        if json_out:
+            json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    @bench.command("extract")
+    def bench_extract(
+        chars: int = typer.Option(200_000, help="characters of annotated text to extract"),
+        threads: int = typer.Option(1, help="torch threads (1 = per-core figure)"),
+    ) -> None:
+        """Characters/s for extract on a warm model, model load time, peak memory."""
+        from pipeline.models.bench import run_extract_bench
+
+        run_extract_bench(_settings(), chars, threads)

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "configs" / "default.toml"
@@ -45,6 +46,7 @@ class ModelConfig(_Section):
     device: str = "cpu"
     batch_size: int = Field(16, gt=0)
     max_length: int = Field(512, ge=32)
+    quantize: bool = False  # int8 dynamic quantisation for CPU inference
 
 
 class StoreConfig(_Section):
@@ -57,18 +59,63 @@ class Inbox(_Section):
 
 
 class FlowsConfig(_Section):
-    inboxes: list[Inbox] = [Inbox(path="data/inbox")]
+    """The Prefect flows (flows/): inboxes, schedules, task runner, retries, the model registry."""
+
+    inboxes: list[Inbox] = Field(default_factory=lambda: [Inbox(path="data/inbox")], min_length=1)
     processed_dir: str = "data/processed"
     quarantine_dir: str = "data/quarantine"
+    processed_action: Literal["move", "mark"] = "move"  # mark: leave the file, write <inbox>/.jianbao/<name>.json
     ingest_cron: str = "0 2 * * *"
     retrain_cron: str = "0 3 * * 0"
     timezone: str = "Asia/Shanghai"
     task_runner: Literal["threads", "dask"] = "threads"
+    thread_workers: int = Field(4, gt=0)
     dask_address: str = ""
     dask_workers: int = Field(2, gt=0)
     retries: int = Field(3, ge=0)
     retry_delay_seconds: float = Field(2, ge=0)
     promote_tolerance: float = Field(0.005, ge=0)
+    promote_metric: str = "entities.micro.f1"
+    registry_dir: str = "models/registry"
+    reports_dir: str = "data/reports"
+    evaluate_after_retrain: bool = True
+    extractor: str = ""  # module:callable(settings) -> Extractor; empty: pipeline.extract.load_extractor
+    prefect_home: str = ""  # empty: <cache_dir>/prefect
+    server_startup_timeout: int = Field(120, gt=0)
+    server_port: int = Field(4200, gt=0, lt=65536)
+
+    @field_validator("ingest_cron", "retrain_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        fields = v.split()
+        if len(fields) not in (5, 6) or not all(re.fullmatch(r"[0-9A-Za-z*/,\-?LW#]+", f) for f in fields):
+            raise ValueError(f"not a cron expression (minute hour day month weekday): {v!r}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {v!r}") from exc
+        return v
+
+    @field_validator("extractor")
+    @classmethod
+    def _factory(cls, v: str) -> str:
+        if v and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", v):
+            raise ValueError(f"extractor must be 'module:callable' or empty, not {v!r}")
+        return v
+
+    @field_validator("promote_metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", v):
+            raise ValueError(f"promote_metric must be a dotted path into the report, like entities.micro.f1: {v!r}")
+        return v
 
 
 class Settings(_Section):
@@ -78,7 +125,8 @@ class Settings(_Section):
     model: ModelConfig = ModelConfig()
     store: StoreConfig = StoreConfig()
     flows: FlowsConfig = FlowsConfig()
-    train: dict[str, Any] = {}
+    train: dict[str, Any] = {}       # pipeline.models.train.TrainArguments fields
+    pretrain: dict[str, Any] = {}    # pipeline.models.pretrain.PretrainArguments fields
 
     def resolve(self, path: str | Path) -> Path:
         """A configured path: ~ expanded, relative paths taken from the project root."""

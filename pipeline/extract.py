@@ -22,3 +22,22 @@ class Extractor(Protocol):
     version: str
 
     def extract(self, passages: Iterable[Passage]) -> Iterator[Passage]: ...
+
+
+def load_extractor(settings=None, path=None) -> Extractor:
+    """The current model (settings.model.path unless a path is given), ready to extract."""
+    from pathlib import Path
+
+    from pipeline.config import get_settings
+
+    settings = settings or get_settings()
+    model_dir = Path(path) if path else settings.resolve(settings.model.path)
+    if not (model_dir / "config.json").exists() or not (model_dir / "heads.safetensors").exists():
+        raise ModelMissingError(
+            f"no trained model at {model_dir}: train one with `jianbao train` (or point model.path / --model at one)")
+    from pipeline.models.predict import Predictor
+
+    try:
+        return Predictor.from_pretrained(model_dir, quantize=settings.model.quantize)
+    except (OSError, ValueError) as exc:
+        raise ModelMissingError(f"{model_dir}: cannot load the model: {exc}") from exc

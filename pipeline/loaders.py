@@ -74,10 +74,11 @@ def _looks_utf16(data: bytes) -> str | None:
     even = sample[0::2].count(0)
     odd = sample[1::2].count(0)
     half = len(sample) / 2
-    # CJK UTF-16 has few NULs; ASCII-heavy UTF-16 has many on one side. Require a clear asymmetry.
-    if odd > 0.3 * half and even < 0.05 * half:
+    # Text in UTF-8 or GB18030 has no NUL bytes at all; UTF-16 has them in the high byte of every ASCII
+    # character (newlines, digits, spaces), so on one side only. Binary data has them on both sides.
+    if odd >= max(2, 0.01 * half) and even * 4 <= odd:
         return "utf-16-le"
-    if even > 0.3 * half and odd < 0.05 * half:
+    if even >= max(2, 0.01 * half) and odd * 4 <= even:
         return "utf-16-be"
     return None
 
@@ -259,6 +260,8 @@ _FINAL = tuple("。！？；：!?;:")
 def load_pdf(data: bytes, path: Path) -> str:
     import pymupdf
 
+    if b"%%EOF" not in data[-4096:]:
+        raise LoadError(path, "truncated or corrupt .pdf (no %%EOF at the end: the file was cut short)")
     try:
         pdf = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:

@@ -223,8 +223,11 @@ def _split_number(s: str, whole: str) -> tuple[Decimal, str, str | None, int, st
         raise NormaliseError(whole, "no number at the start")
     numstr, unit = s[:n], s[n:]
     approx = None
+    if re.match(r"\s*个[余多]", unit):  # 2 个多月: the 多 sits inside the measure word 个月
+        unit = re.sub(r"^(\s*个)[余多]", r"\1", unit)
+        approx = "more_than"
     if "余" in numstr or "多" in numstr:
-        if re.search(r"[余多].*[余多]", numstr):
+        if approx or re.search(r"[余多].*[余多]", numstr):
             raise NormaliseError(whole, "余/多 twice")
         approx = "more_than"
         numstr = numstr.replace("余", "").replace("多", "")

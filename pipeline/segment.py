@@ -201,6 +201,9 @@ class NumberSafeTokenizer:
 
 
 def _fix_numbers(doc: "Doc") -> tuple[list[str], list[bool]] | None:
+    text = doc.text
+    if "万" not in text and "亿" not in text:
+        return None
     n = len(doc)
     hits = []
     for i in range(n - 1):
@@ -275,7 +278,8 @@ def _install_fast_pkuseg(seg: Any) -> None:
     # multi-character nodes (**Num, **Letter …) become one private-use character each, so that word
     # candidates are plain string slices; word_of maps such a slice back to the unigram entry
     specials = sorted({x for w in unigram for x in re.findall(r"\*\*[A-Za-z]+", w)} | {"**Num", "**Letter"})
-    node_char = {x: chr(0xE000 + k) for k, x in enumerate(specials)}
+    node_char = {x: chr(0xFDD0 + k) for k, x in enumerate(specials)}  # Unicode noncharacters
+    placeholders = set(node_char.values())
     word_map: dict[str, str] = {}
     for w in unigram:
         f = w
@@ -304,23 +308,57 @@ def _install_fast_pkuseg(seg: Any) -> None:
     rowl_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
     rowr_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
 
+    pairl_cache: dict[tuple[str, str], int | None] = {}
+    pairr_cache: dict[tuple[str, str], int | None] = {}
+
+    def row(cache: dict[tuple[str, str], int | None], prefix: str, a: str, posts: tuple[str, ...]) -> list[int]:
+        out = []
+        for b in posts:
+            v = cache.get((a, b), -1)
+            if v == -1:
+                v = cache[(a, b)] = get(prefix + a + "*" + b)
+            if v is not None:
+                out.append(v)
+        return out
+
     def row_l(a: str, posts: tuple[str, ...]) -> list[int]:
         r = rowl_cache.get((a, posts))
         if r is None:
-            p = "ww.l." + a + "*"
-            r = rowl_cache[(a, posts)] = found(p + b for b in posts)
+            r = rowl_cache[(a, posts)] = row(pairl_cache, "ww.l.", a, posts)
         return r
 
     def row_r(a: str, posts: tuple[str, ...]) -> list[int]:
         r = rowr_cache.get((a, posts))
         if r is None:
-            p = "ww.r." + a + "*"
-            r = rowr_cache[(a, posts)] = found(p + b for b in posts)
+            r = rowr_cache[(a, posts)] = row(pairr_cache, "ww.r.", a, posts)
+        return r
+
+    comb_cache: dict[tuple[tuple[str, ...], ...], list[int]] = {}
+
+    def combined(key: tuple[tuple[str, ...], ...]) -> list[int]:
+        """w-1, w1, ww.l and ww.r features of a position, from (pre_ex, pre_in, post_in, post_ex)."""
+        pre_ex, pre_in, post_in, post_ex = key
+        r1 = wpre_cache.get(pre_in)
+        if r1 is None:
+            r1 = wpre_cache[pre_in] = found("w-1." + t for t in pre_in if t != _NOWORD)
+        r2 = wpost_cache.get(post_in)
+        if r2 is None:
+            r2 = wpost_cache[post_in] = found("w1." + t for t in post_in if t != _NOWORD)
+        r3 = wwl_cache.get((pre_ex, post_in))
+        if r3 is None:
+            r3 = wwl_cache[(pre_ex, post_in)] = [v for a in pre_ex for v in row_l(a, post_in)]
+        r4 = wwr_cache.get((pre_in, post_ex))
+        if r4 is None:
+            r4 = wwr_cache[(pre_in, post_ex)] = [v for a in pre_in for v in row_r(a, post_ex)]
+        r = comb_cache[key] = r1 + r2 + r3 + r4
         return r
 
     def features(nodes: list[str]) -> list[list[int]]:
         """The feature index lists of spacy_pkuseg's __get_node_features_idx, for every position."""
         n = len(nodes)
+        for cache in caches:  # bounded memory
+            if len(cache) > 300_000:
+                cache.clear()
         ug, bg = uni_cache.get, bi_cache.get
         U = [ug(x) or uni(x) for x in nodes]
         Bg = [bg(k) or bi(*k) for k in zip(nodes, nodes[1:])]
@@ -329,70 +367,41 @@ def _install_fast_pkuseg(seg: Any) -> None:
         if word_feature:
             # W[l][j + wmax]: nodes[j:j+l] if it is a known word, else **noWord; '' out of range.
             # Slices are taken on a string with one character per node (placeholders for **Num …).
-            flat = "".join(node_char.get(x) or x for x in nodes)
             pad = [empty] * wmax
             W: dict[int, list[str]] = {}
-            for l in lengths:
-                W[l] = pad + [word_of(flat[j:j + l], _NOWORD) for j in range(n - l + 1)] + [empty] * (wmax + l + 2)
+            if not any(ch in nodes for ch in placeholders):
+                flat = "".join(node_char.get(x) or x for x in nodes)
+                for l in lengths:
+                    W[l] = pad + [word_of(flat[j:j + l], _NOWORD) for j in range(n - l + 1)] + [empty] * (wmax + l + 2)
+            else:  # the text itself holds a placeholder character: join the nodes instead
+                for l in lengths:
+                    W[l] = pad + [t if (t := "".join(nodes[j:j + l])) in unigram else _NOWORD
+                                  for j in range(n - l + 1)] + [empty] * (wmax + l + 2)
             # PRE[i + 1]: words ending at i (i = -1 … n-1); POST[i]: words starting at i (i = 0 … n)
             PRE = list(zip(*[W[l][wmax - l: wmax - l + n + 1] for l in lengths]))
             POST = list(zip(*[W[l][wmax: wmax + n + 1] for l in lengths]))
-        allf: list[list[int]] = []
-        for i in range(n):
-            u = U[i]
-            fl = [0]
-            if u[0] is not None:
-                fl.append(u[0])
-            if i > 0:
-                v = U[i - 1][1]
-                if v is not None:
-                    fl.append(v)
-                v = Bg[i - 1][0]
-                if v is not None:
-                    fl.append(v)
-            if i + 1 < n:
-                v = U[i + 1][2]
-                if v is not None:
-                    fl.append(v)
-                v = Bg[i][1]
-                if v is not None:
-                    fl.append(v)
-            if i > 1:
-                v = U[i - 2][3]
-                if v is not None:
-                    fl.append(v)
-                v = Bg[i - 2][2]
-                if v is not None:
-                    fl.append(v)
-            if i + 2 < n:
-                v = U[i + 2][4]
-                if v is not None:
-                    fl.append(v)
-            if word_feature:
-                pre_in, post_in, pre_ex, post_ex = PRE[i + 1], POST[i], PRE[i], POST[i + 1]
-                r = wpre_cache.get(pre_in)
-                if r is None:
-                    r = wpre_cache[pre_in] = found("w-1." + t for t in pre_in if t != _NOWORD)
-                fl.extend(r)
-                r = wpost_cache.get(post_in)
-                if r is None:
-                    r = wpost_cache[post_in] = found("w1." + t for t in post_in if t != _NOWORD)
-                fl.extend(r)
-                r = wwl_cache.get((pre_ex, post_in))
-                if r is None:
-                    r = wwl_cache[(pre_ex, post_in)] = [v for a in pre_ex for v in row_l(a, post_in)]
-                fl.extend(r)
-                r = wwr_cache.get((pre_in, post_ex))
-                if r is None:
-                    r = wwr_cache[(pre_in, post_ex)] = [v for a in pre_in for v in row_r(a, post_ex)]
-                fl.extend(r)
-            allf.append(fl)
-        for cache in caches:
-            if len(cache) > 300_000:
-                cache.clear()
-        return allf
+        # the 8 character features of position i, in pkuseg's order; absent ones (at the edges) are None
+        none5: tuple[None, ...] = (None,) * 5
+        none3: tuple[None, ...] = (None,) * 3
+        Up = [none5, none5] + U + [none5, none5]  # Up[i + 2] = U[i]
+        Bp = [none3, none3] + Bg + [none3, none3]  # Bp[i + 2] = Bg[i] (the bigram at i, i+1)
+        basic = [
+            [0] + [v for v in t if v is not None]
+            for t in zip((u[0] for u in U),
+                         (u[1] for u in Up[1:n + 1]), (b[0] for b in Bp[1:n + 1]),
+                         (u[2] for u in Up[3:n + 3]), (b[1] for b in Bp[2:n + 2]),
+                         (u[3] for u in Up[0:n]), (b[2] for b in Bp[0:n]),
+                         (u[4] for u in Up[4:n + 4]))
+        ]
+        if not word_feature:
+            return basic
+        cg = comb_cache.get
+        return [b + (r if (r := cg(k)) is not None else combined(k))
+                for b, k in zip(basic, zip(PRE, PRE[1:], POST, POST[1:]))]
 
-    caches = (uni_cache, bi_cache, wpre_cache, wpost_cache, wwl_cache, wwr_cache, rowl_cache, rowr_cache)
+
+    caches = (uni_cache, bi_cache, wpre_cache, wpost_cache, wwl_cache, wwr_cache, rowl_cache, rowr_cache,
+              pairl_cache, pairr_cache, comb_cache)
 
     def clear_caches() -> None:
         for cache in caches:
@@ -403,16 +412,9 @@ def _install_fast_pkuseg(seg: Any) -> None:
         if not nodes:
             return []
         _, tags = _inf.decodeViterbi_fast(features(nodes), model)
-        words: list[str] = []
-        cur = text[0]
-        for tag, ch in zip(tags[1:], text[1:]):
-            if is_b[tag]:
-                words.append(cur)
-                cur = ch
-            else:
-                cur += ch
-        words.append(cur)
-        return words
+        starts = [0] + [i for i, tag in enumerate(tags) if i and is_b[tag]]
+        ends = starts[1:] + [len(tags)]
+        return [text[a:b] for a, b in zip(starts, ends)]
 
     seg._cut = fast_cut
     seg._jianbao_features = features  # for tests
@@ -542,22 +544,38 @@ class Sentence:
     tokens: list[Token] = field(default_factory=list)
 
 
-def _sentences(doc: "Doc", to_raw: Callable[[int], int]) -> list[Sentence]:
+def _sentences(doc: "Doc", offsets: list[int] | None = None) -> list[Sentence]:
+    """Sentences (whitespace tokens dropped); with ``offsets`` (text index → raw index), raw offsets."""
     out: list[Sentence] = []
     text = doc.text
+    if offsets is None:
+        def start_of(i: int) -> int:
+            return i
+
+        def end_of(i: int) -> int:
+            return i
+    else:
+        n_off = len(offsets)
+        last = offsets[-1] + 1 if offsets else 0
+
+        def start_of(i: int) -> int:
+            return offsets[i] if i < n_off else last
+
+        def end_of(i: int) -> int:  # i = exclusive end in text
+            return offsets[i - 1] + 1 if 0 < i <= n_off else (last if i > n_off else 0)
     for sent in doc.sents:
-        toks = [t for t in sent if not t.is_space]
+        toks = [(t.text, t.idx) for t in sent if not t.is_space]
         if not toks:
             continue
-        s_char, e_char = toks[0].idx, toks[-1].idx + len(toks[-1].text)
-        tokens = [Token(t.text, to_raw(t.idx), to_raw(t.idx + len(t.text) - 1) + 1) for t in toks]
-        out.append(Sentence(text[s_char:e_char], to_raw(s_char), to_raw(e_char - 1) + 1, tokens))
+        s_char, e_char = toks[0][1], toks[-1][1] + len(toks[-1][0])
+        tokens = [Token(tx, start_of(ix), end_of(ix + len(tx))) for tx, ix in toks]
+        out.append(Sentence(text[s_char:e_char], start_of(s_char), end_of(e_char), tokens))
     return out
 
 
 def segment_text(text: str, settings: "Settings | None" = None) -> list[Sentence]:
     """Sentences and tokens of a text; offsets are indices into ``text``."""
-    return _sentences(get_nlp(settings)(text), lambda i: i)
+    return _sentences(get_nlp(settings)(text))
 
 
 def tokenize(text: str, settings: "Settings | None" = None) -> list[str]:
@@ -572,7 +590,8 @@ def segment_paragraphs(paragraphs: Iterable["Paragraph"], settings: "Settings | 
     pars = list(paragraphs)
     out: list[list[Sentence]] = []
     for par, doc in zip(pars, nlp.pipe((p.text for p in pars), batch_size=batch_size)):
-        out.append(_sentences(doc, par.raw_offset))
+        offsets = par.offsets if len(par.offsets) == len(par.text) else list(range(par.start, par.start + len(par.text)))
+        out.append(_sentences(doc, offsets))
     return out
 
 

@@ -181,7 +181,7 @@ def is_heading(text: str) -> bool:
         return False
     if any(c in text for c in "。；！？;!?"):
         return False
-    if text.count("，") + text.count(",") > 1:
+    if "，" in text or "," in text:  # 突出以上率下 强化责任落实: headings separate their halves by a space
         return False
     if DATE_LINE.match(text) or re.fullmatch(r"[\d\s.,%％\-—]+", text):
         return False
@@ -350,11 +350,19 @@ def find_period(headline: str | None, subheadline: str | None, lead: str | None,
 
 # --------------------------------------------------------------------------- the parser
 
+def _is_file(s: str) -> bool:
+    if not s or len(s) > 1024 or "\n" in s or "\x00" in s:
+        return False
+    try:
+        return Path(s).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def parse_document(source: str | os.PathLike[str], *, path: str | None = None,
                    settings: "Settings | None" = None) -> Document:
     """A Document from text (or from a file path, loaded with pipeline.loaders.load_text)."""
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and len(source) < 4096 and "\n" not in source
-                                           and source and Path(source).is_file()):
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and _is_file(source)):
         from pipeline.loaders import load_text
 
         raw = load_text(source, settings)
@@ -570,6 +578,10 @@ def _headline_like(t: str) -> bool:
         return False
     if ENUM_RE.match(t) or "。" in t or "\t" in t:
         return False
+    commas = t.count("，") + t.count(",")
+    m = PERIOD_RE.match(t)
+    if commas > 1 or (commas and (len(t) > 40 or (m is not None and m.end() > 0))):
+        return False  # "今年以来，全市…" opens a paragraph (hard-wrapped), not a headline
     return True
 
 

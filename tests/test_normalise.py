@@ -18,6 +18,8 @@ QUANTITIES = [
     ("32000 床（张、顶）", "COUNT", {"value": 32000, "unit": "床（张、顶）"}),
     # multipliers and decimals
     ("1.94 万余起", "COUNT", {"value": 19400, "unit": "起", "approx": "more_than"}),
+    ("2 个多月", "MEASURE", {"value": 2, "unit": "个月", "approx": "more_than"}),
+    ("3个余小时", "MEASURE", {"value": 3, "unit": "个小时", "approx": "more_than"}),
     ("5.65 万处", "COUNT", {"value": 56500, "unit": "处"}),
     ("13.49 万条", "COUNT", {"value": 134900, "unit": "条"}),
     ("3.2 万平方米", "MEASURE", {"value": 32000, "unit": "平方米"}),

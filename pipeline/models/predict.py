@@ -40,8 +40,11 @@ class Predictor:
         self.version = version
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, **kw: Any) -> "Predictor":
+    def from_pretrained(cls, path: str | Path, quantize: bool = False, **kw: Any) -> "Predictor":
+        """quantize: int8 dynamic quantisation of the linear layers (CPU inference only)."""
         net, meta = load_bundle(path)
+        if quantize:
+            net = torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
         vocab = CharVocab.load(Path(path) / "encoder")
         kw.setdefault("max_chars", meta.get("max_chars", 510))
         kw.setdefault("version", meta.get("version", Path(path).name))

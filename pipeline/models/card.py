@@ -1,0 +1,58 @@
+"""Model cards: what a model was trained on, how long, how big, and how well it scores."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+AUX_LICENCES = {
+    "msra": "MSRA NER (SIGHAN 2006 bakeoff; research use, no stated licence) — ORG, LOC→GPE",
+    "pd1998": "People's Daily 1998-01 (PKU; research use) — nt→ORG, ns→GPE, t→DATE",
+    "cluener": "CLUENER2020 (CLUE benchmark) — government/organization/company→ORG, address→GPE",
+}
+# reference figures for off-the-shelf offline tools on such text (from the project's issue 4)
+BASELINES = {"ORG": ("Baidu LAC", 0.63), "COUNT": ("Microsoft Recognizers-Text", 0.91), "MONEY": ("jionlp", 0.96)}
+
+
+def _size_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def write_card(model_dir: Path, meta: dict[str, Any]) -> Path:
+    test = meta.get("scores", {}).get("test") or {}
+    dev = meta.get("scores", {}).get("dev") or {}
+    lines = [
+        f"# jianbao extractor {meta.get('version')}", "",
+        "Joint character-level NER (BIOES, constrained Viterbi) and relation classifier on one encoder,",
+        "following ../shared/ANNOTATION.md. Load with `pipeline.models.predict.Predictor.from_pretrained(DIR)`.", "",
+        "## Training", "",
+        f"- encoder: `{meta.get('base')}` ({meta.get('base_config')})",
+        f"- bulletin corpus: annotations/ train split, {meta.get('train_records')} passages; model selection on dev only",
+        f"- auxiliary sets (loss masked for labels a set does not annotate): "
+        + ("; ".join(AUX_LICENCES.get(a, a) for a in meta.get("auxiliary_sets", [])) or "none"),
+        f"- wall time: {meta.get('train_seconds')} s; epochs: {len(meta.get('history', []))}",
+        f"- size on disk: {_size_mb(model_dir):.1f} MB (fp16 weights)", "",
+        "## Scores (strict spans)", "",
+        "| | dev F1 | test P | test R | test F1 | off-the-shelf reference |", "|---|---|---|---|---|---|",
+    ]
+    for label, d in (test.get("entities", {}).get("per_label") or {}).items():
+        ref = BASELINES.get(label)
+        dv = dev.get("entities", {}).get("per_label", {}).get(label, {}).get("f1", "")
+        lines.append(f"| {label} | {dv} | {d['p']} | {d['r']} | {d['f1']} | {f'{ref[0]} {ref[1]}' if ref else ''} |")
+    for name, key in (("entities (micro)", ("entities", "micro")), ("relations (micro)", ("relations", "micro"))):
+        d = test.get(key[0], {}).get(key[1], {})
+        dv = dev.get(key[0], {}).get(key[1], {}).get("f1", "")
+        if d:
+            lines.append(f"| {name} | {dv} | {d['p']} | {d['r']} | {d['f1']} | |")
+    for rtype, d in (test.get("relations", {}).get("per_type") or {}).items():
+        lines.append(f"| rel:{rtype} | | {d['p']} | {d['r']} | {d['f1']} | none of them |")
+    if test:
+        q = test["quantities"]
+        lines += [f"| quantity spans | | {q['p']} | {q['r']} | {q['f1']} | |",
+                  f"| facts | | {test['facts']['p']} | {test['facts']['r']} | {test['facts']['f1']} | |", "",
+                  f"Normalisation accuracy on correctly found quantity spans (test): {test['norm_accuracy']}"]
+    lines += ["", "## History", "", "| epoch | loss | dev entity F1 | dev relation F1 | s |", "|---|---|---|---|---|"]
+    for h in meta.get("history", []):
+        lines.append(f"| {h['epoch']} | {h['loss']} | {h.get('dev_entity_f1', '')} | {h.get('dev_relation_f1', '')} | {h['seconds']} |")
+    path = Path(model_dir) / "README.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
