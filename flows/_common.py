@@ -2,10 +2,11 @@
 (a Dask worker process loads the model once, not once per document)."""
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import flows  # noqa: F401 - Prefect's environment first
 
@@ -143,3 +144,24 @@ def describe_runner(settings: "Settings") -> str:
     if f.task_runner == "dask":
         return f"dask ({f.dask_address})" if f.dask_address else f"dask (LocalCluster, {f.dask_workers} workers)"
     return f"threads ({f.thread_workers})"
+
+
+@contextlib.contextmanager
+def api_for_workers(settings: "Settings") -> Iterator[None]:
+    """Dask workers are other processes: without PREFECT_API_URL each would start an ephemeral Prefect server of
+    its own. While tasks are submitted, point the settings they receive at the API this flow run talks to (the
+    local ephemeral server by default)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if settings.flows.task_runner != "dask" or PREFECT_API_URL.value():
+        yield
+        return
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    url = str(getattr(getattr(ctx, "client", None), "api_url", "") or "").rstrip("/")
+    if not url.startswith("http://127.0.0.1") and not url.startswith("http://localhost"):
+        yield
+        return
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        yield

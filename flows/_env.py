@@ -48,10 +48,11 @@ def configure_prefect(settings: "Settings | None" = None) -> dict[str, str]:
 
         settings = get_settings()
     env = prefect_environment(settings)
+    new = [k for k in env if k not in os.environ]
     for k, v in env.items():
         os.environ.setdefault(k, v)
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
-    if "prefect" in sys.modules:  # too late for Prefect's own settings: say so rather than silently differ
+    if new and "prefect" in sys.modules:  # too late for Prefect's own settings: say so rather than silently differ
         import warnings
 
         warnings.warn("prefect was imported before flows.configure_prefect(): PREFECT_HOME, telemetry and the "

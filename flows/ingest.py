@@ -21,8 +21,8 @@ from prefect.runtime import flow_run as runtime_flow_run
 from prefect.states import Completed
 from prefect.tasks import exponential_backoff
 
-from flows._common import close_store, describe_runner, drop_extractor, get_extractor, get_store, make_task_runner, \
-    settings_for
+from flows._common import api_for_workers, close_store, describe_runner, drop_extractor, get_extractor, get_store, \
+    make_task_runner, settings_for
 
 ARTIFACT_KEY = "jianbao-ingest"
 
@@ -121,7 +121,7 @@ def ingest(config: Optional[str] = None, overrides: Optional[dict[str, Any]] = N
             f = settings.flows
             delay = exponential_backoff(f.retry_delay_seconds) if f.retry_delay_seconds > 0 else 0
             task_fn = ingest_file.with_options(retries=f.retries, retry_delay_seconds=delay)
-            with make_task_runner(settings) as runner:
+            with api_for_workers(settings), make_task_runner(settings) as runner:
                 futures = [(item, runner.submit(task_fn, parameters={
                     "file": item.to_dict(), "settings": settings, "model_version": version, "run_id": run_id,
                     "flow_run_id": flow_run_id})) for item in todo]

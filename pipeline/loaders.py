@@ -205,50 +205,84 @@ def html_to_text(markup: str) -> str:
 
 @LOADERS.register("docx")
 def load_docx(data: bytes, path: Path) -> str:
+    """Body paragraphs and table rows of word/document.xml, in document order (what Word shows as text)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         names = set(zf.namelist())
-        bad = zf.testzip()
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise LoadError(path, f"truncated or corrupt .docx (not a readable zip archive: {exc})") from None
-    except Exception as exc:  # zlib errors and the like
-        raise LoadError(path, f"truncated or corrupt .docx ({type(exc).__name__}: {exc})") from None
-    if bad is not None:
-        raise LoadError(path, f"truncated or corrupt .docx (damaged member {bad})")
     if "word/document.xml" not in names:
         if "EncryptedPackage" in names:
             raise LoadError(path, "encrypted .docx (password-protected)")
         raise LoadError(path, "a zip archive that is not a .docx (no word/document.xml)")
     try:
-        import docx
-        from docx.table import Table
-        from docx.text.paragraph import Paragraph as DocxParagraph
-
-        document = docx.Document(io.BytesIO(data))
-        parts: list[str] = []
-        body = document.element.body
-        for child in body.iterchildren():
-            tag = child.tag.rsplit("}", 1)[-1]
-            if tag == "p":
-                t = DocxParagraph(child, document).text
-                parts.append(t.strip("\r\n"))
-            elif tag == "tbl":
-                for row in Table(child, document).rows:
-                    cells: list[str] = []
-                    for cell in row.cells:
-                        ct = " ".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
-                        if ct and (not cells or cells[-1] != ct):
-                            cells.append(ct)
-                    if cells:
-                        parts.append("\t".join(cells))
-    except LoadError:
-        raise
-    except Exception as exc:
+        xml = zf.read("word/document.xml")  # checks the member's CRC
+    except Exception as exc:  # BadZipFile, zlib.error, EOFError …
         raise LoadError(path, f"truncated or corrupt .docx ({type(exc).__name__}: {exc})") from None
+    try:
+        from lxml import etree
+
+        root = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
+    except Exception as exc:
+        raise LoadError(path, f"truncated or corrupt .docx (word/document.xml: {exc})") from None
+    body = next((el for el in root if _local(el) == "body"), None)
+    parts: list[str] = []
+    if body is not None:
+        _docx_blocks(body, parts)
     paras = [p for p in parts if p.strip()]
     if not paras:
         raise LoadError(path, "empty document (.docx without text)")
     return "\n\n".join(paras) + "\n"
+
+
+def _local(el) -> str:  # type: ignore[no-untyped-def]
+    tag = el.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+_RUN_CONTAINERS = {"hyperlink", "ins", "smartTag", "fldSimple", "customXml", "sdt", "sdtContent", "moveTo", "dir", "bdo"}
+
+
+def _docx_paragraph(p) -> str:  # type: ignore[no-untyped-def]
+    out: list[str] = []
+
+    def runs(node) -> None:  # type: ignore[no-untyped-def]
+        for child in node:
+            name = _local(child)
+            if name == "r":
+                for x in child:
+                    n = _local(x)
+                    if n == "t":
+                        out.append(x.text or "")
+                    elif n == "tab":
+                        out.append("\t")
+                    elif n in ("br", "cr"):
+                        out.append("\n")
+                    elif n == "noBreakHyphen":
+                        out.append("-")
+            elif name in _RUN_CONTAINERS:
+                runs(child)
+
+    runs(p)
+    return "".join(out).strip("\r\n")
+
+
+def _docx_blocks(node, parts: list[str]) -> None:  # type: ignore[no-untyped-def]
+    for child in node:
+        name = _local(child)
+        if name == "p":
+            parts.append(_docx_paragraph(child))
+        elif name == "tbl":
+            for tr in (x for x in child if _local(x) == "tr"):
+                cells = []
+                for tc in (x for x in tr if _local(x) == "tc"):
+                    text = " ".join(t for t in (_docx_paragraph(q).strip() for q in tc.iter() if _local(q) == "p") if t)
+                    if text:
+                        cells.append(text)
+                if cells:
+                    parts.append("\t".join(cells))
+        elif name in ("sdt", "sdtContent", "customXml"):
+            _docx_blocks(child, parts)
 
 
 _PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－~]\s*\d{1,4}\s*[-—–－~]|第\s*\d{1,4}\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|\d{1,4}\s*/\s*\d{1,4}|\d{1,4})\s*$")

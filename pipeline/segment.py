@@ -151,28 +151,41 @@ def _register_component() -> None:
     _COMPONENT_REGISTERED = True
 
 
-def _set_sentences(doc: "Doc") -> "Doc":
-    """Sentence starts after 。！？； (closing quotes stay with their sentence) and after line breaks."""
-    prev_final = False
-    prev_break = False
-    for i, tok in enumerate(doc):
-        t = tok.text
+def sentence_starts(texts: list[str], spaces: list[str]) -> list[bool]:
+    """Which tokens start a sentence: the first; one after 。！？； (closing quotes and brackets stay with
+    their sentence); one after a line break. Whitespace tokens never start one."""
+    out: list[bool] = []
+    prev_final = prev_break = False
+    for i, (t, ws) in enumerate(zip(texts, spaces)):
         if i == 0:
-            tok.is_sent_start = True
+            out.append(True)
         else:
-            ws = t.isspace()
-            starts = (prev_final or prev_break) and not ws and t[0] not in CLOSERS and t[0] not in SENT_END
-            tok.is_sent_start = bool(starts)
+            out.append((prev_final or prev_break) and not t.isspace() and t[0] not in CLOSERS and t[0] not in SENT_END)
         if t.isspace():
             if "\n" in t or "\r" in t:
                 prev_break = True
             continue
         if t[-1] in SENT_END:
-            prev_final, prev_break = True, ("\n" in tok.whitespace_)
-        elif prev_final and t[0] in CLOSERS and all(c in CLOSERS for c in t):
+            prev_final, prev_break = True, ("\n" in ws)
+        elif prev_final and all(c in CLOSERS for c in t):
             prev_break = False
         else:
             prev_final, prev_break = False, False
+    return out
+
+
+def _set_sentences(doc: "Doc") -> "Doc":
+    """spaCy component: sentence starts by :func:`sentence_starts` (set in one array operation)."""
+    if not len(doc):
+        return doc
+    import numpy
+
+    from spacy.attrs import SENT_START
+
+    pairs = [(t.text, t.whitespace_) for t in doc]
+    starts = sentence_starts([p[0] for p in pairs], [p[1] for p in pairs])
+    arr = numpy.array([1 if x else -1 for x in starts], dtype="int64").astype("uint64").reshape(-1, 1)
+    doc.from_array([SENT_START], arr)
     return doc
 
 
@@ -185,13 +198,15 @@ class NumberSafeTokenizer:
 
     def __call__(self, text: str) -> "Doc":
         doc = self.base(text)
-        fixed = _fix_numbers(doc)
-        if fixed is None:
-            return doc
-        from spacy.tokens import Doc
+        for _ in range(4):  # a merge can leave a remainder that is itself a number before 万 (rare)
+            fixed = _fix_numbers(doc, text)
+            if fixed is None:
+                break
+            from spacy.tokens import Doc
 
-        words, spaces = fixed
-        return Doc(self.vocab, words=words, spaces=spaces)
+            words, spaces = fixed
+            doc = Doc(self.vocab, words=words, spaces=spaces)
+        return doc
 
     # spaCy calls these on (de)serialisation; delegate
     def __getattr__(self, name: str) -> Any:
@@ -200,8 +215,7 @@ class NumberSafeTokenizer:
         return getattr(self.base, name)
 
 
-def _fix_numbers(doc: "Doc") -> tuple[list[str], list[bool]] | None:
-    text = doc.text
+def _fix_numbers(doc: "Doc", text: str) -> tuple[list[str], list[bool]] | None:
     if "万" not in text and "亿" not in text:
         return None
     n = len(doc)
@@ -333,8 +347,6 @@ def _install_fast_pkuseg(seg: Any) -> None:
             r = rowr_cache[(a, posts)] = row(pairr_cache, "ww.r.", a, posts)
         return r
 
-    comb_cache: dict[tuple[tuple[str, ...], ...], list[int]] = {}
-
     def combined(key: tuple[tuple[str, ...], ...]) -> list[int]:
         """w-1, w1, ww.l and ww.r features of a position, from (pre_ex, pre_in, post_in, post_ex)."""
         pre_ex, pre_in, post_in, post_ex = key
@@ -350,8 +362,7 @@ def _install_fast_pkuseg(seg: Any) -> None:
         r4 = wwr_cache.get((pre_in, post_ex))
         if r4 is None:
             r4 = wwr_cache[(pre_in, post_ex)] = [v for a in pre_in for v in row_r(a, post_ex)]
-        r = comb_cache[key] = r1 + r2 + r3 + r4
-        return r
+        return r1 + r2 + r3 + r4
 
     def features(nodes: list[str]) -> list[list[int]]:
         """The feature index lists of spacy_pkuseg's __get_node_features_idx, for every position."""
@@ -395,13 +406,23 @@ def _install_fast_pkuseg(seg: Any) -> None:
         ]
         if not word_feature:
             return basic
-        cg = comb_cache.get
-        return [b + (r if (r := cg(k)) is not None else combined(k))
-                for b, k in zip(basic, zip(PRE, PRE[1:], POST, POST[1:]))]
+        g1, g2, g3, g4 = wpre_cache.get, wpost_cache.get, wwl_cache.get, wwr_cache.get
+        out = []
+        for b, pre_ex, pre_in, post_in, post_ex in zip(basic, PRE, PRE[1:], POST, POST[1:]):
+            r1, r2, r3, r4 = g1(pre_in), g2(post_in), g3((pre_ex, post_in)), g4((pre_in, post_ex))
+            if r1 is None or r2 is None or r3 is None or r4 is None:
+                b.extend(combined((pre_ex, pre_in, post_in, post_ex)))
+            else:
+                b.extend(r1)
+                b.extend(r2)
+                b.extend(r3)
+                b.extend(r4)
+            out.append(b)
+        return out
 
 
     caches = (uni_cache, bi_cache, wpre_cache, wpost_cache, wwl_cache, wwr_cache, rowl_cache, rowr_cache,
-              pairl_cache, pairr_cache, comb_cache)
+              pairl_cache, pairr_cache)
 
     def clear_caches() -> None:
         for cache in caches:
@@ -544,10 +565,9 @@ class Sentence:
     tokens: list[Token] = field(default_factory=list)
 
 
-def _sentences(doc: "Doc", offsets: list[int] | None = None) -> list[Sentence]:
-    """Sentences (whitespace tokens dropped); with ``offsets`` (text index → raw index), raw offsets."""
-    out: list[Sentence] = []
-    text = doc.text
+def _sentences(doc: "Doc", text: str, offsets: list[int] | None = None) -> list[Sentence]:
+    """Sentences of ``doc`` (whose text is ``text``), whitespace tokens dropped; with ``offsets``
+    (text index → raw index) the offsets are raw offsets."""
     if offsets is None:
         def start_of(i: int) -> int:
             return i
@@ -563,19 +583,28 @@ def _sentences(doc: "Doc", offsets: list[int] | None = None) -> list[Sentence]:
 
         def end_of(i: int) -> int:  # i = exclusive end in text
             return offsets[i - 1] + 1 if 0 < i <= n_off else (last if i > n_off else 0)
-    for sent in doc.sents:
-        toks = [(t.text, t.idx) for t in sent if not t.is_space]
-        if not toks:
-            continue
-        s_char, e_char = toks[0][1], toks[-1][1] + len(toks[-1][0])
-        tokens = [Token(tx, start_of(ix), end_of(ix + len(tx))) for tx, ix in toks]
-        out.append(Sentence(text[s_char:e_char], start_of(s_char), end_of(e_char), tokens))
+    out: list[Sentence] = []
+    cur: list[tuple[str, int]] = []
+
+    def close() -> None:
+        if cur:
+            s_char, e_char = cur[0][1], cur[-1][1] + len(cur[-1][0])
+            tokens = [Token(tx, start_of(ix), end_of(ix + len(tx))) for tx, ix in cur]
+            out.append(Sentence(text[s_char:e_char], start_of(s_char), end_of(e_char), tokens))
+            cur.clear()
+
+    for tx, ix, start in [(t.text, t.idx, t.is_sent_start) for t in doc]:
+        if start:
+            close()
+        if not tx.isspace():
+            cur.append((tx, ix))
+    close()
     return out
 
 
 def segment_text(text: str, settings: "Settings | None" = None) -> list[Sentence]:
     """Sentences and tokens of a text; offsets are indices into ``text``."""
-    return _sentences(get_nlp(settings)(text))
+    return _sentences(get_nlp(settings)(text), text)
 
 
 def tokenize(text: str, settings: "Settings | None" = None) -> list[str]:
@@ -591,7 +620,7 @@ def segment_paragraphs(paragraphs: Iterable["Paragraph"], settings: "Settings | 
     out: list[list[Sentence]] = []
     for par, doc in zip(pars, nlp.pipe((p.text for p in pars), batch_size=batch_size)):
         offsets = par.offsets if len(par.offsets) == len(par.text) else list(range(par.start, par.start + len(par.text)))
-        out.append(_sentences(doc, offsets))
+        out.append(_sentences(doc, par.text, offsets))
     return out
 
 

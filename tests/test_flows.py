@@ -28,7 +28,7 @@ SEED = ROOT.parent / "shared" / "seed" / "jiangxi-2021-117.txt"
 if not SEED.exists():
     SEED = EXAMPLES / "jiangxi-2021-117.txt"
 GOOD = [SEED, EXAMPLES / "hunan-2022-tongbao.txt", EXAMPLES / "jiujiang-2022-h1-summary.html"]
-FACT_KEYS = ("paragraph", "start", "end", "label", "surface", "value", "max", "unit", "approx", "item", "agent",
+FACT_KEYS = ("start", "end", "label", "surface", "value", "max", "unit", "approx", "item", "agent",
              "organisation", "place", "region", "time_start", "time_end", "change", "parent", "model_version")
 
 

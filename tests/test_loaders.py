@@ -1,7 +1,6 @@
 """Loading: formats detected by content, the same paragraphs from every format, a clear error for each bad input."""
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path

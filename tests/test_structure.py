@@ -234,3 +234,15 @@ def test_one_paragraph_per_line_and_hard_wrapped_text():
         "今年以来，全市共发生安全生产事故99起、死亡104人，同比分别下降24.4%、7.1%，未发生重大及以上生产安全事故。",
         "第二段开始，全市安全形势平稳。"]
     assert all(d.raw[o] == c for p in d.paragraphs for o, c in zip(p.offsets, p.text))
+
+
+def test_issuer_and_date_on_one_line_and_a_list_over_two_lines():
+    text = ("南昌应急管理简报\n\n第 3 期\n\n南昌市应急管理局                2023年3月1日\n\n标题\n\n正文第一段。\n\n"
+            "抄送：市委办公室，\n市政府办公室。\n分送：各县（区）应急管理局，市安委会各成员单位。\n"
+            "南昌市应急管理局办公室         2023年3月2日印发\n")
+    d = parse_document(text)
+    assert (d.title, d.issue, d.issuer, d.date, d.headline) == ("南昌应急管理简报", 3, "南昌市应急管理局", "2023-03-01", "标题")
+    assert d.cc == ["市委办公室", "市政府办公室"]
+    assert d.distribution == ["各县（区）应急管理局", "市安委会各成员单位"]
+    assert d.print_date == "2023-03-02"
+    assert [p.text for p in d.paragraphs] == ["正文第一段。"]
