@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
 import typer
 
 
-def _fail(msg: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {msg}", err=True)
-    raise typer.Exit(code)
+from pipeline.cli_util import fail as _fail
 
 
 def _settings() -> Any:

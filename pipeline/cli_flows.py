@@ -36,8 +36,8 @@ def _run(fn: Any, **kwargs: Any) -> Any:
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    flow_app = typer.Typer(no_args_is_help=True,
-                           help="Run a Prefect flow once (Prefect's local ephemeral API unless PREFECT_API_URL is set).")
+    flow_app = typer.Typer(no_args_is_help=True, help="Run a Prefect flow once (Prefect's local ephemeral API "
+                                                      "unless PREFECT_API_URL is set).")
     app.add_typer(flow_app, name="flow")
 
     @flow_app.command("ingest")
@@ -84,7 +84,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         console.print(t)
         for d in report["documents"]:
             if d["status"] == "failed":
-                console.print(f"[yellow]quarantined[/yellow] {d.get('name') or d['path']}: {d['error']}", highlight=False)
+                console.print(f"[yellow]quarantined[/yellow] {d.get('name') or d['path']}: {d['error']}",
+                              highlight=False)
 
     @flow_app.command("retrain")
     def flow_retrain(

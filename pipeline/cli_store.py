@@ -13,11 +13,7 @@ STORE_HELP = "store URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB (de
 FORMATS = ("table", "csv", "jsonl", "parquet")
 
 
-def _fail(msg: str, code: int = 1) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]error:[/red] {msg}", highlight=False)
-    raise typer.Exit(code)
+from pipeline.cli_util import fail as _fail
 
 
 def _open(url: Optional[str]):  # -> Store
@@ -31,14 +27,11 @@ def _open(url: Optional[str]):  # -> Store
 
 
 def load_extractor_or_exit(settings: Any) -> Any:
-    from pipeline import extract
+    from pipeline.extract import ModelMissingError, load_extractor
 
-    loader = getattr(extract, "load_extractor", None)
     try:
-        if loader is None:
-            raise extract.ModelMissingError("no extractor yet: pipeline.extract.load_extractor is not implemented")
-        return loader(settings)
-    except extract.ModelMissingError as exc:
+        return load_extractor(settings)
+    except ModelMissingError as exc:
         _fail(f"{exc}\n(train or install a model first; see `jianbao --help`)", 2)
 
 

@@ -6,7 +6,7 @@ from typing import NoReturn
 import typer
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
+def fail(message: str, code: int = 1) -> NoReturn:
     """One clear line on stderr, no traceback."""
     typer.secho(f"error: {message}", err=True, fg="red")
     raise typer.Exit(code)

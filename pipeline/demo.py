@@ -108,6 +108,36 @@ def segmentation_counts(ctx: DemoContext) -> None:
                       "; ".join(f"{name}: {s} sentences, {t} tokens" for name, s, t in counts))
 
 
+@demo_step
+def ingest_and_show_facts(ctx: DemoContext) -> None:
+    """Extract with the current model, write the facts into the default store, print them."""
+    from pipeline.cli_store import TABLE_COLUMNS, _table_view, write_rows
+    from pipeline.extract import ModelMissingError, load_extractor
+    from pipeline.ingest import ingest_paths, open_store
+
+    if not ctx.documents:
+        return
+    try:
+        extractor = load_extractor(ctx.settings)
+    except ModelMissingError as exc:
+        ctx.console.print(f"[yellow]extraction skipped:[/yellow] {exc}")
+        return
+    store = open_store(ctx.settings.store.url, ctx.settings)
+    try:
+        summary = ingest_paths([Path(d.path) for d in ctx.documents], store, extractor, ctx.settings)
+        ctx.console.print(f"ingested into {ctx.settings.store.url} (model {summary.model_version}): "
+                          f"{summary.new} new, {summary.replaced} replaced, {summary.unchanged} unchanged, "
+                          f"{summary.failed} failed; {summary.facts} facts written")
+        for failure in summary.failures:
+            ctx.console.print(f"[red]failed[/red] {failure.path}: {failure.error}")
+        rows = store.facts()
+    finally:
+        store.close()
+    ctx.extra["facts"] = rows
+    write_rows(_table_view(rows), TABLE_COLUMNS, "table", None, title=f"{len(rows)} facts in the store",
+               table_columns=TABLE_COLUMNS)
+
+
 def run_demo(settings: "Settings", console: "Console | None" = None) -> int:
     """Parse the examples, print their structure, run the registered steps; 0 when at least one parsed."""
     if console is None:

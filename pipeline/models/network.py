@@ -45,8 +45,9 @@ class ExtractorNet(nn.Module):
         self.dist_emb = nn.Embedding(2 * DIST_BUCKETS + 1, 32)
         self.rank_emb = nn.Embedding(RANK_BUCKETS, 16)
         self.gap_emb = nn.Embedding(GAP_BUCKETS, 16)
+        self.ctx_proj = nn.Linear(h, rel_dim)
         self.rel = nn.Sequential(
-            nn.Linear(3 * rel_dim + 32 + 16 + 16, rel_dim), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(4 * rel_dim + 32 + 16 + 16, rel_dim), nn.GELU(), nn.Dropout(dropout),
             nn.Linear(rel_dim, len(REL_CLASSES)),
         )
         self.head_config = {"rel_dim": rel_dim, "dropout": dropout}
@@ -65,9 +66,20 @@ class ExtractorNet(nn.Module):
         end = hidden[ents[:, 0], ents[:, 2]]
         rep = torch.tanh(self.ent_proj(torch.cat([start, end, self.label_emb(ents[:, 3])], -1)))
         q, a = rep[pairs[:, 0]], rep[pairs[:, 1]]
-        feats = torch.cat([q, a, q * a, self.dist_emb(pairs[:, 2]), self.rank_emb(pairs[:, 3]),
+        feats = torch.cat([q, a, q * a, self._between(hidden, ents, pairs), self.dist_emb(pairs[:, 2]), self.rank_emb(pairs[:, 3]),
                            self.gap_emb(pairs[:, 4])], -1)
         return self.rel(feats)
+
+    def _between(self, hidden: torch.Tensor, ents: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """Mean of the hidden states strictly between the two entities (zeros when adjacent)."""
+        cums = torch.nn.functional.pad(hidden.cumsum(1), (0, 0, 1, 0))  # cums[b, i] = sum of hidden[b, :i]
+        h, t = ents[pairs[:, 0]], ents[pairs[:, 1]]
+        lo = torch.minimum(h[:, 2], t[:, 2]) + 1
+        hi = torch.maximum(h[:, 1], t[:, 1])
+        n = (hi - lo).clamp(min=0)
+        hi = lo + n
+        total = cums[h[:, 0], hi] - cums[h[:, 0], lo]
+        return torch.tanh(self.ctx_proj(total / n.clamp(min=1).unsqueeze(-1)))
 
 
 def build_encoder(path: str | Path) -> tuple[nn.Module, dict]:
