@@ -133,6 +133,13 @@ def ingest(config: Optional[str] = None, overrides: Optional[dict[str, Any]] = N
             summary = IngestSummary(run_id=run_id, model_version=version, results=[
                 DocResult(**{k: v for k, v in r.items() if k in DocResult.__dataclass_fields__}) for r in results])
             store.finish_run(run_id, status="failed" if errors else "done", **summary.counts())
+    except BaseException:  # the runner could not start (a Dask scheduler unreachable …): the store run failed
+        if run_id is not None:
+            try:
+                store.finish_run(run_id, status="failed")
+            except Exception:  # noqa: BLE001 - never hide the original error
+                pass
+        raise
     finally:
         close_store(settings)
         drop_extractor(settings)

@@ -107,32 +107,16 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         epochs: Optional[int] = typer.Option(None, "--epochs"),
     ) -> None:
         """Fine-tune NER + relations on annotations/ train (the [train] config section), select on dev."""
-        from pipeline.models.train import TrainArguments, train as run_train
-        from pipeline.annotations import load_split
+        from pipeline.models.train import train_model
 
         settings = _settings()
-        conf = dict(settings.train)
-        if base:
-            conf["base"] = base
-        if epochs:
-            conf["epochs"] = epochs
-        try:
-            args = TrainArguments.from_dict(conf)
-        except ValueError as exc:
-            fail(f"[train] config: {exc}")
-        args.base = str(settings.resolve(args.base))
-        args.aux_root = str(settings.resolve(args.aux_root))
-        root = settings.resolve(settings.paths.annotations)
-        splits = {s: load_split(root, s) for s in ("train", "dev", "test")}
+        overrides = {k: v for k, v in (("base", base), ("epochs", epochs)) if v}
         out = output or settings.resolve(settings.model.path)
         try:
-            meta = run_train(args, out, splits)
-        except FileNotFoundError as exc:
+            meta = train_model(settings, out, overrides)
+        except (FileNotFoundError, ValueError) as exc:
             fail(str(exc))
-        from pipeline.models.card import write_card
-
-        write_card(Path(out), meta)
-        test = meta["scores"].get("test", {})
+        test = meta.get("test") or {}
         typer.echo(f"model {meta['version']} written to {out}; test entity F1 "
                    f"{test.get('entities', {}).get('micro', {}).get('f1')}, relation F1 "
                    f"{test.get('relations', {}).get('micro', {}).get('f1')}")

@@ -203,3 +203,22 @@ def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[d
     }
     save_bundle(net, Path(args.base), Path(output_dir), meta, fp16=args.fp16)
     return meta
+
+
+def train_model(settings, output_dir: str | Path, overrides: dict[str, Any] | None = None,
+                log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train per the [train] config (plus overrides) on annotations/ train, select on dev, score dev and
+    test, save to output_dir with its card; returns {"version", "dev": report, "test": report, …}."""
+    from pipeline.annotations import load_split
+    from pipeline.models.card import write_card
+
+    args = TrainArguments.from_dict({**settings.train, **(overrides or {})})
+    args.base = str(settings.resolve(args.base))
+    args.aux_root = str(settings.resolve(args.aux_root))
+    root = settings.resolve(args.annotations)
+    splits = {s: load_split(root, s) for s in ("train", "dev", "test")}
+    if not splits["train"]:
+        raise FileNotFoundError(f"{root}: no training records (annotations/batches and splits.json)")
+    meta = train(args, output_dir, splits, log=log)
+    write_card(Path(output_dir), meta)
+    return {**meta, "dev": meta["scores"].get("dev"), "test": meta["scores"].get("test")}
