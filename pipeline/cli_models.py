@@ -106,7 +106,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         base: Optional[str] = typer.Option(None, "--base", help="encoder: any local HF checkpoint directory"),
         epochs: Optional[int] = typer.Option(None, "--epochs"),
     ) -> None:
-        """Fine-tune NER + relations on annotations/ train (the [train] config section), select on dev."""
+        """Fine-tune NER + relations on annotations/ train (the \\[train] config section), select on dev."""
         from pipeline.models.train import train_model
 
         settings = _settings()
@@ -126,7 +126,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         steps: Optional[int] = typer.Option(None, "--steps"),
         output: Optional[Path] = typer.Option(None, "--output", "-o"),
     ) -> None:
-        """Masked-LM pretraining of the char encoder (the [pretrain] config section; GPU if present)."""
+        """Masked-LM pretraining of the char encoder (the \\[pretrain] config section; GPU if present)."""
         from pipeline.models.pretrain import PretrainArguments, pretrain as run
 
         settings = _settings()

@@ -241,3 +241,32 @@ def test_dask_runner_same_facts_as_threads(prefect_api, tmp_path):
         marks = sorted(p.name for p in (tmp / "inbox" / ".jianbao").iterdir())
         assert marks == sorted(f.name + ".json" for f in GOOD)  # marked, left in place
     assert results["threads"] and results["dask"] == results["threads"]
+
+
+@pytest.mark.slow
+def test_retrain_with_the_real_trainer_on_a_tiny_config(prefect_api, tmp_path):
+    """The real trainer (a tiny BERT built here, a few passages): a trained model is promoted over none,
+    then a model that barely trained (1 epoch, lr 1e-7) scores lower on test and is refused."""
+    from test_models import _tiny_checkpoint
+
+    from flows.retrain import retrain
+
+    base = _tiny_checkpoint(tmp_path / "tiny-bert")
+    current = tmp_path / "models" / "current"
+    ov = overrides(tmp_path, registry_dir=str(tmp_path / "models" / "registry"))
+    ov["model"] = {"path": str(current)}
+    tiny = {"base": str(base), "aux_sets": [], "max_train_records": 20, "batch_chars": 4096, "fp16": False}
+
+    good = retrain(overrides=ov, train_overrides={**tiny, "epochs": 5, "lr": 3e-3, "head_lr": 3e-3},
+                   return_state=True)
+    assert good.is_completed(), good.message
+    good = good.result()
+    assert good["promoted"]
+    good_version = json.loads((current / "config.json").read_text())["version"]
+    assert (current / "heads.safetensors").exists() and (current / "README.md").exists()
+
+    bad = retrain(overrides=ov, train_overrides={**tiny, "epochs": 1, "lr": 1e-7, "head_lr": 1e-7},
+                  return_state=True).result()
+    assert not bad["promoted"], bad["decision"]
+    assert bad["decision"]["new"] < bad["decision"]["old"]
+    assert json.loads((current / "config.json").read_text())["version"] == good_version
