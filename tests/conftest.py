@@ -1,6 +1,7 @@
 """Shared fixtures. Other areas may append their own fixtures below (keep each one's section marked)."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -104,3 +105,38 @@ def docx_writer():
 @pytest.fixture
 def pdf_writer():
     return write_pdf
+
+
+# ---------------------------------------------------------------------------------------- stores
+PG_SERVER = os.environ.get("JIANBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="module")
+def pg_database():
+    from pipeline.store.db import create_scratch_database, drop_database, postgres_unreachable
+
+    why = postgres_unreachable(PG_SERVER)
+    if why:
+        pytest.skip(why)
+    url = create_scratch_database(PG_SERVER, "jianbao_test")
+    yield url
+    drop_database(url, PG_SERVER)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    """A fresh, empty store: a SQLite file, or a new schema in this session's PostgreSQL scratch database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.db"
+    from pipeline.store.db import create_scratch_schema
+
+    return create_scratch_schema(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture
+def store(store_url):
+    from pipeline.ingest import open_store
+
+    s = open_store(store_url)
+    yield s
+    s.close()

@@ -21,39 +21,14 @@ from pipeline.config import ROOT, Settings, get_settings
 from pipeline.ingest import ingest_document, ingest_paths, open_store
 from pipeline.store import FactFilter
 from pipeline.store import write as store_write
-from pipeline.store.db import create_scratch_database, create_scratch_schema, drop_database, postgres_unreachable
 from pipeline.types import Entity, Passage, Relation
 
-PG_SERVER = os.environ.get("JIANBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SEED = get_settings().resolve(get_settings().paths.shared_data).parent / "seed" / "jiangxi-2021-117.txt"
 TESTS = Path(__file__).resolve().parent
 
 pytestmark = pytest.mark.skipif(not SEED.exists(), reason=f"seed bulletin missing: {SEED}")
 
 
-@pytest.fixture(scope="module")
-def pg_database():
-    why = postgres_unreachable(PG_SERVER)
-    if why:
-        pytest.skip(why)
-    url = create_scratch_database(PG_SERVER, "jianbao_test")
-    yield url
-    drop_database(url, PG_SERVER)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request, tmp_path):
-    """A fresh, empty store: a SQLite file, or a new schema in this session's PostgreSQL scratch database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/store.db"
-    return create_scratch_schema(request.getfixturevalue("pg_database"))
-
-
-@pytest.fixture
-def store(store_url):
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """The knowledge store on SQLite and on PostgreSQL: schema and migrations, atomic idempotent writes, queries."""
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
@@ -10,36 +9,11 @@ from sqlalchemy import inspect, text
 from pipeline.facts import Context, assemble_facts, compact
 from pipeline.store import DocumentRecord, FactFilter, MentionRow, open_store
 from pipeline.store import write as store_write
-from pipeline.store.db import (create_scratch_database, create_scratch_schema, drop_database, head_revision,
-                               current_revision, postgres_unreachable)
+from pipeline.store.db import current_revision, head_revision
 from pipeline.types import Document, Paragraph, Passage
 
-PG_SERVER = os.environ.get("JIANBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture(scope="module")
-def pg_database():
-    why = postgres_unreachable(PG_SERVER)
-    if why:
-        pytest.skip(why)
-    url = create_scratch_database(PG_SERVER, "jianbao_test")
-    yield url
-    drop_database(url, PG_SERVER)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request, tmp_path):
-    """A fresh, empty store: a SQLite file, or a new schema in this session's PostgreSQL scratch database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/store.db"
-    return create_scratch_schema(request.getfixturevalue("pg_database"))
-
-
-@pytest.fixture
-def store(store_url):
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def record(sha: str = "a" * 64, version: str = "m1", item: str = "安全生产事故", value: int = 99,
