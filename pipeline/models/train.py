@@ -191,6 +191,13 @@ def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[d
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
+    tuning: dict[str, Any] = {}
+    if splits.get("dev"):
+        from pipeline.models.predict import tune_thresholds
+
+        tuning = tune_thresholds(predictor, splits["dev"])
+        predictor.thresholds = tuning["thresholds"]
+        log(json.dumps({"relation_thresholds": tuning}))
     version = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     reports = {name: score(recs, predictor.predict_records(recs)).report()
                for name, recs in splits.items() if name in ("dev", "test") and recs}
@@ -199,7 +206,7 @@ def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[d
             k: enc_config.get(k) for k in ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")},
         "train_records": len(train_recs), "train_examples": len(examples), "auxiliary_sets": aux_used,
         "train_seconds": round(time.time() - started, 1), "arguments": asdict(args), "history": history,
-        "scores": reports,
+        "scores": reports, "thresholds": tuning.get("thresholds", {}), "threshold_tuning": tuning,
     }
     save_bundle(net, Path(args.base), Path(output_dir), meta, fp16=args.fp16)
     return meta
