@@ -1,8 +1,9 @@
 """`jianbao demo`: the main job on the example bulletins with the embedded defaults.
 
-For now it loads and parses every file in ``paths.examples`` and prints each structure summary (plus
-sentence/token counts when the segmenter is available). Later stages extend :func:`run_demo` by adding
-steps to ``DEMO_STEPS``: each step is ``step(ctx: DemoContext) -> None`` and runs after parsing, in order.
+It loads and parses every file in ``paths.examples``, prints each structure summary (plus sentence/token
+counts when the segmenter is available), then extracts the facts with the current model, ingests them into
+the configured store and prints the facts table. Each stage after parsing is a step in ``DEMO_STEPS``
+(``step(ctx: DemoContext) -> None``, run in order).
 """
 from __future__ import annotations
 

@@ -30,8 +30,11 @@ def write_card(model_dir: Path, meta: dict[str, Any]) -> Path:
         f"- auxiliary sets (loss masked for labels a set does not annotate): "
         + ("; ".join(AUX_LICENCES.get(a, a) for a in meta.get("auxiliary_sets", [])) or "none"),
         f"- wall time: {meta.get('train_seconds')} s; epochs: {len(meta.get('history', []))}",
-        f"- size on disk: {_size_mb(model_dir):.1f} MB (fp16 weights)", "",
+        f"- size on disk: {_size_mb(model_dir):.1f} MB (fp16 weights)",
+        f"- relation decision thresholds, tuned on dev: {meta.get('thresholds') or 'none (0.5)'}", "",
         "## Scores (strict spans)", "",
+        "The reference column gives the F1 that the best offline off-the-shelf tools reach on such text, as",
+        "reported in the project's issue 4 (not re-measured here); none of them finds ITEM or relations.", "",
         "| | dev F1 | test P | test R | test F1 | off-the-shelf reference |", "|---|---|---|---|---|---|",
     ]
     for label, d in (test.get("entities", {}).get("per_label") or {}).items():
