@@ -181,15 +181,20 @@ def _admin_engine(server_url: str) -> Engine:
     return create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
 
 
+def _admin_execute(url: str, sql: str) -> None:
+    """One statement on an autocommit connection (CREATE/DROP DATABASE cannot run in a transaction)."""
+    eng = _admin_engine(url)
+    try:
+        with eng.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        eng.dispose()
+
+
 def postgres_unreachable(server_url: str) -> str | None:
     """None when a PostgreSQL server answers at server_url, else why not (for skip messages)."""
     try:
-        eng = _admin_engine(server_url)
-        try:
-            with eng.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        finally:
-            eng.dispose()
+        _admin_execute(server_url, "SELECT 1")
     except Exception as exc:  # noqa: BLE001
         return f"PostgreSQL unreachable at {make_url(normalise_url(server_url)).render_as_string(hide_password=True)}: " \
                f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
@@ -199,12 +204,7 @@ def postgres_unreachable(server_url: str) -> str | None:
 def create_scratch_database(server_url: str, prefix: str = "jianbao_tmp") -> str:
     """Create an empty database with a random name on the server; returns its URL (drop with drop_database)."""
     name = f"{prefix}_{os.getpid()}_{random.randrange(16 ** 8):08x}"
-    eng = _admin_engine(server_url)
-    try:
-        with eng.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))  # a generated identifier, never user text
-    finally:
-        eng.dispose()
+    _admin_execute(server_url, f'CREATE DATABASE "{name}"')  # a generated identifier, never user text
     return str(make_url(normalise_url(server_url)).set(database=name).render_as_string(hide_password=False))
 
 
@@ -214,22 +214,12 @@ def drop_database(url: str, server_url: str | None = None) -> None:
     name = u.database
     if not name or not name.replace("_", "").isalnum():
         raise StoreError(f"refusing to drop database {name!r}")
-    eng = _admin_engine(server_url or str(u.set(database="postgres")))
-    try:
-        with eng.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        eng.dispose()
+    _admin_execute(server_url or str(u.set(database="postgres")), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def create_scratch_schema(db_url: str, prefix: str = "t") -> str:
     """A fresh schema in a PostgreSQL database; returns a URL whose connections use it (search_path)."""
     name = f"{prefix}_{random.randrange(16 ** 10):010x}"
-    eng = _admin_engine(db_url)
-    try:
-        with eng.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{name}"'))  # a generated identifier, never user text
-    finally:
-        eng.dispose()
+    _admin_execute(db_url, f'CREATE SCHEMA "{name}"')  # a generated identifier, never user text
     u = make_url(normalise_url(db_url)).update_query_dict({"options": f"-csearch_path={name}"})
     return u.render_as_string(hide_password=False)
