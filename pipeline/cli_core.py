@@ -13,15 +13,7 @@ import typer
 
 
 from pipeline.cli_util import fail as _fail
-
-
-def _settings() -> Any:
-    from pipeline.config import ConfigError, get_settings
-
-    try:
-        return get_settings()
-    except ConfigError as exc:
-        _fail(" ".join(str(exc).split()))
+from pipeline.cli_util import settings as _settings
 
 
 def _guard(fn: Callable[[], Any]) -> Any:

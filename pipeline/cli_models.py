@@ -8,12 +8,7 @@ from typing import Any, Iterator, Optional
 import typer
 
 from pipeline.cli_util import fail
-
-
-def _settings():
-    from pipeline.config import get_settings
-
-    return get_settings()
+from pipeline.cli_util import settings as _settings
 
 
 def _input_records(inputs: list[Path]) -> Iterator[dict[str, Any]]:

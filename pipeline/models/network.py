@@ -27,6 +27,9 @@ def class_mask(label: str) -> list[bool]:
     return [c in allowed for c in REL_CLASSES]
 
 
+CLASS_MASKS = {label: torch.tensor(class_mask(label)) for label in TARGET_CLASSES}
+
+
 def dist_bucket(d: int) -> int:
     """Signed log-scale bucket of a character distance, in [0, 2*DIST_BUCKETS]."""
     mag = min(DIST_BUCKETS, int(abs(d)).bit_length())

@@ -9,13 +9,12 @@ import numpy as np
 import torch
 
 from pipeline.models.data import LABEL_INDEX, breaks_of, chunk_bounds, make_pairs
-from pipeline.models.network import REL_CLASSES, ExtractorNet, class_mask, load_bundle
+from pipeline.models.network import CLASS_MASKS, REL_CLASSES, ExtractorNet, load_bundle
 from pipeline.models.tagging import tags_to_spans, viterbi
 from pipeline.models.vocab import CharVocab
 from pipeline.types import LABELS, QUANTITY_LABELS, Entity, Passage, Relation
 
 EDGE = set("，。、；：！？,.;:!? \t\n\r\u3000\xa0")
-CLASS_MASKS = {l: torch.tensor(class_mask(l)) for l in LABELS if l != "ITEM" or True}
 SINGLE = {"item", "part_of"}  # at most one per quantity
 EXTRA_THRESHOLD = 0.85        # a second agent/place/time/change link needs this much
 DEFAULT_THRESHOLD = 0.5
@@ -127,17 +126,16 @@ class Predictor:
         chunks = [(i, s, e) for i, t in enumerate(texts) for s, e in chunk_bounds(t, self.max_chars)]
         spans_per_chunk: dict[int, list[tuple[int, int, str]]] = {}
         rel_probs: dict[int, tuple[list, np.ndarray]] = {}
-        order = sorted(range(len(chunks)), key=lambda k: chunks[k][2] - chunks[k][1])
+        width = [e - s + 2 for _, s, e in chunks]  # with [CLS] and [SEP]
+        order = sorted(range(len(chunks)), key=width.__getitem__)
         k = 0
-        while k < len(order):
+        while k < len(order):  # groups of similar length, at most batch_chars padded positions each
             group = [order[k]]
-            width = chunks[order[k]][2] - chunks[order[k]][1] + 2
             k += 1
-            while k < len(order) and (len(group) + 1) * (chunks[order[k]][2] - chunks[order[k]][1] + 2) <= self.batch_chars:
+            while k < len(order) and (len(group) + 1) * width[order[k]] <= self.batch_chars:
                 group.append(order[k])
-                width = chunks[order[k]][2] - chunks[order[k]][1] + 2
                 k += 1
-            self._run_group(texts, chunks, group, width, spans_per_chunk, rel_probs)
+            self._run_group(texts, chunks, group, width[group[-1]], spans_per_chunk, rel_probs)
         out: list[list] = [[] for _ in texts]
         for c, (ti, cs, _) in enumerate(chunks):
             pairs, probs = rel_probs.get(c, ([], np.zeros((0, len(REL_CLASSES)))))

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from pipeline.models.data import PARTIAL, aux_example, record_examples
-from pipeline.models.network import REL_CLASSES, ExtractorNet, build_encoder, class_mask, save_bundle
+from pipeline.models.network import CLASS_MASKS, REL_CLASSES, ExtractorNet, build_encoder, save_bundle
 from pipeline.models.tagging import TAGS, label_mask
 from pipeline.models.vocab import CharVocab
 from pipeline.types import LABELS
@@ -101,13 +101,13 @@ def _collate(batch: list[dict], pad: int) -> dict[str, torch.Tensor]:
         for (h, t, d, r, g), y in zip(ex["pairs"], ex["pair_labels"]):
             pairs.append([h + offset, t + offset, d, r, g, 0])
             pair_labels.append(y)
-            pair_masks.append(class_mask(LABELS[ex["ents"][t][2]]))
+            pair_masks.append(CLASS_MASKS[LABELS[ex["ents"][t][2]]])
     return {
         "ids": ids, "attn": attn, "allowed": allowed, "weight": weight,
         "ents": torch.tensor(ents, dtype=torch.long).reshape(-1, 4),
         "pairs": torch.tensor(pairs, dtype=torch.long).reshape(-1, 6),
         "pair_labels": torch.tensor(pair_labels, dtype=torch.long),
-        "pair_masks": torch.tensor(pair_masks, dtype=torch.bool).reshape(-1, len(REL_CLASSES)),
+        "pair_masks": torch.stack(pair_masks) if pair_masks else torch.zeros((0, len(REL_CLASSES)), dtype=torch.bool),
     }
 
 
