@@ -166,10 +166,30 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         if json_out:
             json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
 
+    @app.command("export-onnx")
+    def export_onnx(
+        model: Optional[Path] = typer.Argument(None, help="model bundle (default: model.path)"),
+        quantize: bool = typer.Option(True, help="int8 weights for the encoder"),
+    ) -> None:
+        """Write MODEL/onnx/ so that extract runs on ONNX Runtime, without torch (then check it with evaluate)."""
+        from rich.console import Console
+
+        from pipeline.models.network import load_bundle
+        from pipeline.models.runtime import export_onnx as export
+
+        settings = _settings()
+        model_dir = model or settings.resolve(settings.model.path)
+        try:
+            net, _ = load_bundle(model_dir)
+        except (FileNotFoundError, ValueError) as exc:
+            fail(str(exc))
+        info = export(net, model_dir, quantize=quantize)
+        Console().print(f"{model_dir}/onnx: {info['bytes'] / 1e6:.1f} MB, int8 encoder: {info['quantized']}")
+
     @bench.command("extract")
     def bench_extract(
         chars: int = typer.Option(200_000, help="characters of annotated text to extract"),
-        threads: int = typer.Option(1, help="torch threads (1 = per-core figure)"),
+        threads: int = typer.Option(1, help="inference threads (1 = the per-core figure)"),
     ) -> None:
         """Characters/s for extract on a warm model, model load time, peak memory."""
         from pipeline.models.bench import run_extract_bench

@@ -46,7 +46,9 @@ class ModelConfig(_Section):
     device: str = "cpu"
     batch_size: int = Field(16, gt=0)
     max_length: int = Field(512, ge=32)
-    quantize: bool = False  # int8 dynamic quantisation for CPU inference
+    quantize: bool = False  # int8 dynamic quantisation of the torch runtime's linear layers
+    runtime: Literal["auto", "onnx", "torch"] = "auto"  # auto: the ONNX export when the model has one
+    threads: int = Field(0, ge=0)  # inference threads; 0 = the runtime's default
 
 
 class StoreConfig(_Section):

@@ -24,7 +24,7 @@ class Extractor(Protocol):
     def extract(self, passages: Iterable[Passage]) -> Iterator[Passage]: ...
 
 
-def load_extractor(settings=None, path=None) -> Extractor:
+def load_extractor(settings=None, path=None, threads: int | None = None) -> Extractor:
     """The current model (settings.model.path unless a path is given), ready to extract."""
     from pathlib import Path
 
@@ -38,6 +38,7 @@ def load_extractor(settings=None, path=None) -> Extractor:
     from pipeline.models.predict import Predictor
 
     try:
-        return Predictor.from_pretrained(model_dir, quantize=settings.model.quantize)
-    except (OSError, ValueError) as exc:
+        return Predictor.from_pretrained(model_dir, runtime=settings.model.runtime, quantize=settings.model.quantize,
+                                         threads=settings.model.threads if threads is None else threads)
+    except (OSError, ValueError, RuntimeError) as exc:
         raise ModelMissingError(f"{model_dir}: cannot load the model: {exc}") from exc

@@ -10,6 +10,7 @@ import torch
 
 from pipeline.annotations import load_split, validate_record
 from pipeline.models.data import chunk_bounds, make_pairs, record_examples
+from pipeline.models.schema import UNIT_BUCKETS
 from pipeline.models.tagging import TAGS, spans_to_tags, tags_to_spans, viterbi
 from pipeline.models.vocab import CharVocab
 
@@ -44,15 +45,38 @@ def test_chunks_cover_text_and_never_cut_a_span():
         assert any(cs <= s and e <= ce for cs, ce in bounds)
 
 
+def _spans(text: str, marked: list[tuple[str, str]]) -> list[tuple[int, int, str]]:
+    out, pos = [], 0
+    for piece, label in marked:
+        s = text.index(piece, pos)
+        out.append((s, s + len(piece), label))
+        pos = s + len(piece)
+    return out
+
+
 def test_pairs_only_from_quantities_to_compatible_arguments():
-    ents = [(0, 4, "DATE"), (5, 7, "GPE"), (9, 13, "ITEM"), (13, 16, "COUNT"), (20, 25, "PERCENT"), (26, 28, "ORG")]
-    pairs = make_pairs(ents, breaks=[17])
+    text = "今年以来，全市发生事故99起，下降5%。市应急局检查企业"
+    ents = _spans(text, [("今年以来", "DATE"), ("全市", "GPE"), ("事故", "ITEM"), ("99起", "COUNT"),
+                         ("5%", "PERCENT"), ("市应急局", "ORG")])
+    pairs = make_pairs(ents, text)
     heads = {h for h, *_ in pairs}
     assert heads == {3, 4}  # COUNT and PERCENT
     assert (3, 4) in {(h, t) for h, t, *_ in pairs}
     assert all(t != h for h, t, *_ in pairs)
-    gap = {(h, t): g for h, t, _, _, g in pairs}
+    gap = {(h, t): g for h, t, _, _, g, *_ in pairs}
     assert gap[(3, 5)] == 1 and gap[(3, 2)] == 0
+
+
+def test_pair_features_mark_same_unit_parents_after_a_part_cue():
+    text = "全市发生事故99起、死亡40人，其中较大事故2起、死亡9人。"
+    ents = _spans(text, [("事故", "ITEM"), ("99起", "COUNT"), ("死亡", "ITEM"), ("40人", "COUNT"),
+                         ("较大事故", "ITEM"), ("2起", "COUNT"), ("死亡", "ITEM"), ("9人", "COUNT")])
+    feats = {(h, t): (unit, cue) for h, t, _, _, _, unit, cue in make_pairs(ents, text)}
+    assert feats[(7, 3)] == (1, 1)       # 9人 → 40人: the nearest same unit on its left, 其中 between
+    assert feats[(7, 1)][0] == UNIT_BUCKETS - 1 and feats[(7, 1)][1] == 1  # 起 is another unit
+    assert feats[(5, 1)] == (1, 1)       # 2起 → 99起
+    assert feats[(1, 5)] == (1, 0)       # 99起 → 2起: the cue only counts for an earlier tail
+    assert feats[(7, 6)] == (0, 0)       # an ITEM has no unit relation
 
 
 def test_vocab_maps_foreign_checkpoint_characters(tmp_path):
@@ -128,3 +152,43 @@ def test_extract_cli_never_drops_a_record(tiny_model, tmp_path):
     assert len(got) == 4
     assert [bool(g.get("error")) for g in got] == [False, False, True, False]
     assert "in.jsonl:3" in got[2]["error"]
+
+
+def test_onnx_runtime_matches_the_torch_network(tiny_model, tmp_path):
+    import shutil
+
+    from pipeline.models.network import load_bundle
+    from pipeline.models.predict import Predictor
+    from pipeline.models.runtime import OnnxRuntime, export_onnx
+    from pipeline.scorer import score
+
+    out, meta, recs = tiny_model
+    assert meta["onnx"]["quantized"] and (out / "onnx" / "encoder.onnx").exists()
+    reference = Predictor.from_pretrained(out, runtime="torch").predict_records(recs[:8])
+    assert any(p["entities"] for p in reference) and any(p["relations"] for p in reference)
+
+    exact = tmp_path / "fp32"
+    shutil.copytree(out, exact)
+    export_onnx(load_bundle(exact)[0], exact, quantize=False)
+    fp32 = Predictor.from_pretrained(exact, runtime="onnx")
+    assert isinstance(fp32.runtime, OnnxRuntime)
+    assert fp32.predict_records(recs[:8]) == reference
+
+    int8 = Predictor.from_pretrained(out).predict_records(recs[:8])  # auto: the bundle's int8 export
+    report = score([{**r, "meta": {}} for r in reference], int8).report()
+    assert report["entities"]["micro"]["f1"] >= 0.9, report["entities"]["micro"]
+
+
+def test_onnx_extraction_loads_without_torch(tiny_model):
+    import subprocess
+    import sys
+
+    out, _, _ = tiny_model
+    code = ("import sys; from pipeline.extract import load_extractor; from pipeline.types import Passage; "
+            f"e = load_extractor(path={str(out)!r}); "
+            "r = list(e.extract([Passage('a', '1-11月，全市共发生事故99起，同比下降24.4%。')])); "
+            "assert r[0].error is None, r[0].error; "
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -6,7 +6,6 @@ import time
 
 
 def run_extract_bench(settings, chars: int, threads: int) -> dict:
-    import torch
     from rich.console import Console
     from rich.table import Table
 
@@ -14,9 +13,8 @@ def run_extract_bench(settings, chars: int, threads: int) -> dict:
     from pipeline.extract import load_extractor
     from pipeline.types import Passage
 
-    torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    extractor = load_extractor(settings)
+    extractor = load_extractor(settings, threads=threads)
     load_s = time.perf_counter() - t0
     texts = [r["text"] for r in load_split(settings.resolve(settings.paths.annotations), "test")]
     passages, total = [], 0
@@ -31,7 +29,7 @@ def run_extract_bench(settings, chars: int, threads: int) -> dict:
     n = sum(1 for _ in extractor.extract(passages))
     secs = time.perf_counter() - t1
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {"passages": n, "characters": total, "seconds": round(secs, 2), "chars_per_s": round(total / secs),
+    result = {"runtime": type(getattr(extractor, "runtime", extractor)).__name__, "passages": n, "characters": total, "seconds": round(secs, 2), "chars_per_s": round(total / secs),
               "threads": threads, "model_load_s": round(load_s, 2), "peak_rss_mb": round(peak_mb)}
     table = Table(title="bench extract")
     table.add_column("measure")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from pipeline.models.network import REL_CLASSES, RANK_BUCKETS, GAP_BUCKETS, TARGET_CLASSES, dist_bucket
+from pipeline.models.schema import GAP_BUCKETS, RANK_BUCKETS, REL_CLASSES, TARGET_CLASSES, UNIT_BUCKETS, dist_bucket
 from pipeline.models.tagging import TAG_INDEX, spans_to_tags
 from pipeline.models.vocab import CharVocab
 from pipeline.types import LABELS, QUANTITY_LABELS
@@ -44,12 +44,28 @@ def breaks_of(text: str) -> list[int]:
     return [i for i, ch in enumerate(text) if ch in BREAKS]
 
 
-def make_pairs(ents: list[tuple[int, int, str]], breaks: list[int]) -> list[tuple[int, int, int, int, int]]:
-    """All (quantity, argument) candidates with features: (head, tail, dist bucket, rank, gap)."""
+PART_CUES = ("其中", "含", "包括")
+
+
+def _unit(text: str, s: int, e: int) -> str:
+    return text[e - 1] if e > s else ""
+
+
+def make_pairs(ents: list[tuple[int, int, str]], text: str) -> list[tuple[int, ...]]:
+    """All (quantity, argument) candidates with features:
+    (head, tail, dist bucket, rank, sentence gap, unit relation, part cue).
+
+    unit relation, for quantity → quantity: 1 + rank among the candidates with the same unit on that
+    side (capped), or UNIT_DIFFERENT; 0 for other arguments. part cue: 1 when 其中/含/包括 stands
+    between an earlier tail and the head (the usual shape of part_of)."""
+    import bisect
+
+    breaks = breaks_of(text)
     pairs = []
     for h, (hs, he, hl) in enumerate(ents):
         if hl not in QUANTITY_LABELS:
             continue
+        unit = _unit(text, hs, he)
         by_label: dict[str, list[tuple[int, int]]] = {}
         for t, (ts, te, tl) in enumerate(ents):
             if t != h and tl in TARGET_CLASSES:
@@ -58,10 +74,20 @@ def make_pairs(ents: list[tuple[int, int, str]], breaks: list[int]) -> list[tupl
             left = sorted((c for c in cands if c[1] < hs), key=lambda c: hs - c[1])
             right = sorted((c for c in cands if c[1] >= hs), key=lambda c: c[1] - hs)
             for side in (left, right):
+                same = 0
                 for rank, (t, ts) in enumerate(side):
                     lo, hi = sorted((hs, ts))
-                    gap = sum(1 for b in breaks if lo <= b < hi)
-                    pairs.append((h, t, dist_bucket(ts - hs), min(rank, RANK_BUCKETS - 1), min(gap, GAP_BUCKETS - 1)))
+                    gap = bisect.bisect_left(breaks, hi) - bisect.bisect_left(breaks, lo)
+                    ulink = 0
+                    if tl in QUANTITY_LABELS:
+                        if _unit(text, ts, ents[t][1]) == unit:
+                            ulink = 1 + min(same, UNIT_BUCKETS - 3)
+                            same += 1
+                        else:
+                            ulink = UNIT_BUCKETS - 1
+                    cue = int(ts < hs and any(c in text[ents[t][1]:hs] for c in PART_CUES))
+                    pairs.append((h, t, dist_bucket(ts - hs), min(rank, RANK_BUCKETS - 1), min(gap, GAP_BUCKETS - 1),
+                                  ulink, cue))
     return pairs
 
 
@@ -77,7 +103,7 @@ def record_examples(rec: dict[str, Any], vocab: CharVocab, max_chars: int) -> li
         rels = {(idx[r["from_id"]], idx[r["to_id"]]): REL_CLASSES.index(r["type"])
                 for r in rec.get("relations", []) if r["from_id"] in idx and r["to_id"] in idx}
         piece = text[cs:ce]
-        pairs = make_pairs(spans, breaks_of(piece))
+        pairs = make_pairs(spans, piece)
         out.append({
             "id": f"{rec['id']}@{cs}",
             "input_ids": [vocab.cls] + vocab.encode(piece) + [vocab.sep],

@@ -8,36 +8,15 @@ import torch
 from torch import nn
 
 from pipeline.models.tagging import TAGS
-from pipeline.types import LABELS, QUANTITY_LABELS, RELATION_TYPES
-
-REL_CLASSES = ["none", *RELATION_TYPES]
-# relation classes each argument label admits (index into REL_CLASSES)
-TARGET_CLASSES = {
-    "ITEM": ["item"], "ORG": ["agent"], "GPE": ["place"], "DATE": ["time"],
-    "PERCENT": ["increase", "decrease", "part_of"],
-    "COUNT": ["part_of"], "MONEY": ["part_of"], "MEASURE": ["part_of"],
-}
-DIST_BUCKETS = 16
-RANK_BUCKETS = 4
-GAP_BUCKETS = 4
-
-
-def class_mask(label: str) -> list[bool]:
-    allowed = {"none", *TARGET_CLASSES[label]}
-    return [c in allowed for c in REL_CLASSES]
-
+from pipeline.models.schema import (DIST_BUCKETS, GAP_BUCKETS, RANK_BUCKETS, REL_CLASSES, TARGET_CLASSES, UNIT_BUCKETS,
+                                    class_mask)
+from pipeline.types import LABELS, QUANTITY_LABELS
 
 CLASS_MASKS = {label: torch.tensor(class_mask(label)) for label in TARGET_CLASSES}
 
 
-def dist_bucket(d: int) -> int:
-    """Signed log-scale bucket of a character distance, in [0, 2*DIST_BUCKETS]."""
-    mag = min(DIST_BUCKETS, int(abs(d)).bit_length())
-    return DIST_BUCKETS + (mag if d >= 0 else -mag)
-
-
 class ExtractorNet(nn.Module):
-    def __init__(self, encoder: nn.Module, rel_dim: int = 256, dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, rel_dim: int = 256, dropout: float = 0.1, pair_features: bool = True):
         super().__init__()
         h = encoder.config.hidden_size
         self.encoder = encoder
@@ -49,11 +28,17 @@ class ExtractorNet(nn.Module):
         self.rank_emb = nn.Embedding(RANK_BUCKETS, 16)
         self.gap_emb = nn.Embedding(GAP_BUCKETS, 16)
         self.ctx_proj = nn.Linear(h, rel_dim)
+        extra = 0
+        if pair_features:  # unit relation and part cue of quantity pairs (columns 5 and 6)
+            self.unit_emb = nn.Embedding(UNIT_BUCKETS, 16)
+            self.cue_emb = nn.Embedding(2, 16)
+            extra = 32
+        self.pair_features = pair_features
         self.rel = nn.Sequential(
-            nn.Linear(4 * rel_dim + 32 + 16 + 16, rel_dim), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(4 * rel_dim + 32 + 16 + 16 + extra, rel_dim), nn.GELU(), nn.Dropout(dropout),
             nn.Linear(rel_dim, len(REL_CLASSES)),
         )
-        self.head_config = {"rel_dim": rel_dim, "dropout": dropout}
+        self.head_config = {"rel_dim": rel_dim, "dropout": dropout, "pair_features": pair_features}
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -61,17 +46,20 @@ class ExtractorNet(nn.Module):
         return hidden, self.ner(hidden)
 
     def relation_logits(self, hidden: torch.Tensor, ents: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
-        """ents: (E, 4) rows of [batch, start, end_inclusive, label]; pairs: (P, 6) rows of
-        [head_ent, tail_ent, dist_bucket, rank, gap, _]; positions already include the [CLS] shift."""
+        """ents: (E, 4) rows of [batch, start, end_inclusive, label]; pairs: (P, 7) rows of
+        [head_ent, tail_ent, dist_bucket, rank, gap, unit relation, part cue] (see data.make_pairs);
+        positions already include the [CLS] shift."""
         if pairs.numel() == 0:
             return hidden.new_zeros((0, len(REL_CLASSES)))
         start = hidden[ents[:, 0], ents[:, 1]]
         end = hidden[ents[:, 0], ents[:, 2]]
         rep = torch.tanh(self.ent_proj(torch.cat([start, end, self.label_emb(ents[:, 3])], -1)))
         q, a = rep[pairs[:, 0]], rep[pairs[:, 1]]
-        feats = torch.cat([q, a, q * a, self._between(hidden, ents, pairs), self.dist_emb(pairs[:, 2]), self.rank_emb(pairs[:, 3]),
-                           self.gap_emb(pairs[:, 4])], -1)
-        return self.rel(feats)
+        parts = [q, a, q * a, self._between(hidden, ents, pairs), self.dist_emb(pairs[:, 2]),
+                 self.rank_emb(pairs[:, 3]), self.gap_emb(pairs[:, 4])]
+        if self.pair_features:
+            parts += [self.unit_emb(pairs[:, 5]), self.cue_emb(pairs[:, 6])]
+        return self.rel(torch.cat(parts, -1))
 
     def _between(self, hidden: torch.Tensor, ents: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
         """Mean of the hidden states strictly between the two entities (zeros when adjacent)."""
@@ -83,6 +71,28 @@ class ExtractorNet(nn.Module):
         hi = lo + n
         total = cums[h[:, 0], hi] - cums[h[:, 0], lo]
         return torch.tanh(self.ctx_proj(total / n.clamp(min=1).unsqueeze(-1)))
+
+
+class EncodeView(nn.Module):
+    """The encoder and tagging head alone, as one graph (for export)."""
+
+    def __init__(self, net: ExtractorNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net.encode(input_ids, attention_mask)
+
+
+class RelationView(nn.Module):
+    """The relation head alone, as one graph (for export)."""
+
+    def __init__(self, net: ExtractorNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, hidden: torch.Tensor, ents: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        return self.net.relation_logits(hidden, ents, pairs)
 
 
 def build_encoder(path: str | Path) -> tuple[nn.Module, dict]:
@@ -129,7 +139,7 @@ def load_bundle(path: str | Path) -> tuple[ExtractorNet, dict]:
         raise FileNotFoundError(f"{path}: not a jianbao model (config.json and heads.safetensors expected)")
     meta = json.loads(cfg_file.read_text(encoding="utf-8"))
     encoder, _ = build_encoder(path / "encoder")
-    net = ExtractorNet(encoder, **meta.get("head_config", {}))
+    net = ExtractorNet(encoder, **{"pair_features": False, **meta.get("head_config", {})})
     heads = {k: v.float() for k, v in load_file(str(path / "heads.safetensors")).items()}
     missing, unexpected = net.load_state_dict(heads, strict=False)
     if unexpected or any(not k.startswith("encoder.") for k in missing):

@@ -1,4 +1,5 @@
-"""Inference: a loaded ExtractorNet → entities (with norm) and relations, decoded under the guidelines."""
+"""Inference: a model runtime (ONNX or torch) → entities (with norm) and relations, decoded under the
+guidelines. Nothing here imports torch: with the ONNX runtime, extraction runs on numpy alone."""
 from __future__ import annotations
 
 import re
@@ -6,10 +7,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
-import torch
 
-from pipeline.models.data import LABEL_INDEX, breaks_of, chunk_bounds, make_pairs
-from pipeline.models.network import CLASS_MASKS, REL_CLASSES, ExtractorNet, load_bundle
+from pipeline.models.data import LABEL_INDEX, chunk_bounds, make_pairs
+from pipeline.models.runtime import Runtime, TorchRuntime, open_runtime
+from pipeline.models.schema import CLASS_MASK_ROWS, REL_CLASSES
 from pipeline.models.tagging import tags_to_spans, viterbi
 from pipeline.models.vocab import CharVocab
 from pipeline.types import LABELS, QUANTITY_LABELS, Entity, Passage, Relation
@@ -56,10 +57,20 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
 class Predictor:
-    def __init__(self, net: ExtractorNet, vocab: CharVocab, max_chars: int = 510, batch_chars: int = 8192,
+    def __init__(self, runtime: Runtime, vocab: CharVocab, max_chars: int = 510, batch_chars: int = 8192,
                  version: str = "dev", thresholds: dict[str, float] | None = None):
-        self.net = net.eval()
+        self.runtime = runtime
         self.vocab = vocab
         self.max_chars = max_chars
         self.batch_chars = batch_chars
@@ -67,16 +78,23 @@ class Predictor:
         self.thresholds = dict(thresholds or {})
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, quantize: bool = False, **kw: Any) -> "Predictor":
-        """quantize: int8 dynamic quantisation of the linear layers (CPU inference only)."""
-        net, meta = load_bundle(path)
-        if quantize:
-            net = torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
+    def from_net(cls, net: Any, vocab: CharVocab, **kw: Any) -> "Predictor":
+        """A predictor over a live torch ExtractorNet (used while training)."""
+        return cls(TorchRuntime(net.eval()), vocab, **kw)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, runtime: str = "auto", threads: int = 0, quantize: bool = False,
+                        **kw: Any) -> "Predictor":
+        """runtime: `onnx`, `torch`, or `auto` (ONNX when the bundle has an export); quantize: int8
+        dynamic quantisation of the torch runtime's linear layers (the ONNX export is int8 already)."""
+        import json
+
+        meta = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
         vocab = CharVocab.load(Path(path) / "encoder")
         kw.setdefault("max_chars", meta.get("max_chars", 510))
         kw.setdefault("version", meta.get("version", Path(path).name))
         kw.setdefault("thresholds", meta.get("thresholds"))
-        return cls(net, vocab, **kw)
+        return cls(open_runtime(path, runtime, threads=threads, quantize=quantize), vocab, **kw)
 
     # -- the Extractor interface --------------------------------------------------------------
     def extract(self, passages: Iterable[Passage], batch_size: int = 32) -> Iterator[Passage]:
@@ -116,11 +134,9 @@ class Predictor:
         return [p.to_record() for p in self._extract_batch(passages)]
 
     # -- the model ----------------------------------------------------------------------------
-    @torch.inference_mode()
     def predict_texts(self, texts: list[str]) -> list[tuple[list[Entity], list[Relation], list[dict]]]:
         return [self.assemble(t, raw) for t, raw in zip(texts, self.raw_outputs(texts))]
 
-    @torch.inference_mode()
     def raw_outputs(self, texts: list[str]) -> list[list[tuple[int, list, list, np.ndarray]]]:
         """Per text, per chunk: (chunk start, spans, candidate pairs, relation class probabilities)."""
         chunks = [(i, s, e) for i, t in enumerate(texts) for s, e in chunk_bounds(t, self.max_chars)]
@@ -157,15 +173,15 @@ class Predictor:
         return ents, rels, problems
 
     def _run_group(self, texts, chunks, group, width, spans_out, rel_out) -> None:
-        ids = torch.full((len(group), width), self.vocab.pad, dtype=torch.long)
-        mask = torch.zeros((len(group), width), dtype=torch.long)
+        ids = np.full((len(group), width), self.vocab.pad, dtype=np.int64)
+        mask = np.zeros((len(group), width), dtype=np.int64)
         for row, c in enumerate(group):
             ti, cs, ce = chunks[c]
             enc = [self.vocab.cls] + self.vocab.encode(texts[ti][cs:ce]) + [self.vocab.sep]
-            ids[row, : len(enc)] = torch.tensor(enc)
+            ids[row, : len(enc)] = enc
             mask[row, : len(enc)] = 1
-        hidden, logits = self.net.encode(ids, mask)
-        logp = torch.log_softmax(logits, -1).numpy()
+        hidden, logits = self.runtime.encode(ids, mask)
+        logp = _log_softmax(logits)
         ent_rows, pair_rows, owners = [], [], []
         for row, c in enumerate(group):
             ti, cs, ce = chunks[c]
@@ -178,15 +194,15 @@ class Predictor:
             spans_out[c] = spans
             offset = len(ent_rows)
             ent_rows.extend([row, s + 1, e, LABEL_INDEX[l]] for s, e, l in spans)
-            pairs = make_pairs(spans, breaks_of(piece))
-            pair_rows.extend([h + offset, t + offset, d, r, g, 0] for h, t, d, r, g in pairs)
+            pairs = make_pairs(spans, piece)
+            pair_rows.extend([h + offset, t + offset, *features] for h, t, *features in pairs)
             owners.append((c, pairs, len(pair_rows) - len(pairs)))
         if not pair_rows:
             return
-        rel_logits = self.net.relation_logits(hidden, torch.tensor(ent_rows), torch.tensor(pair_rows))
-        labels = [LABELS[ent_rows[p[1]][3]] for p in pair_rows]
-        masks = torch.stack([CLASS_MASKS[l] for l in labels])
-        probs = torch.softmax(rel_logits.masked_fill(~masks, -1e4), -1).numpy()
+        rel_logits = self.runtime.relation_logits(hidden, np.array(ent_rows, dtype=np.int64),
+                                                  np.array(pair_rows, dtype=np.int64))
+        masks = np.stack([CLASS_MASK_ROWS[LABELS[ent_rows[p[1]][3]]] for p in pair_rows])
+        probs = _softmax(np.where(masks, rel_logits, -1e4))
         for c, pairs, first in owners:
             rel_out[c] = (pairs, probs[first : first + len(pairs)])
 

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from pipeline.models.data import PARTIAL, aux_example, record_examples
-from pipeline.models.network import CLASS_MASKS, REL_CLASSES, ExtractorNet, build_encoder, save_bundle
+from pipeline.models.network import CLASS_MASKS, ExtractorNet, build_encoder, save_bundle
+from pipeline.models.schema import PAIR_COLUMNS, REL_CLASSES
 from pipeline.models.tagging import TAGS, label_mask
 from pipeline.models.vocab import CharVocab
 from pipeline.types import LABELS
@@ -40,7 +41,9 @@ class TrainArguments:
     threads: int = 2
     max_train_records: int = 0            # > 0: use only this many (tests)
     eval_every: int = 1
-    fp16: bool = True
+    fp16: bool = True                     # weights saved in fp16
+    bf16: bool = True                     # bf16 autocast while training, where the CPU/GPU supports it
+    onnx: bool = True                     # also export onnx/ (int8) for fast, torch-free inference
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainArguments":
@@ -49,6 +52,12 @@ class TrainArguments:
         if unknown:
             raise ValueError(f"unknown training arguments: {', '.join(sorted(unknown))}")
         return cls(**d)
+
+
+def bf16_supported() -> bool:
+    """Native bf16 matrix units on this CPU (AVX512-BF16 or AMX); emulated bf16 would be slower."""
+    cpu = torch.cpu
+    return any(getattr(cpu, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
 
 
 def _seed_all(seed: int) -> None:
@@ -98,14 +107,14 @@ def _collate(batch: list[dict], pad: int) -> dict[str, torch.Tensor]:
         weight[b] = ex.get("weight", 1.0)
         offset = len(ents)
         ents.extend([b, s + 1, e + 1, l] for s, e, l in ex["ents"])
-        for (h, t, d, r, g), y in zip(ex["pairs"], ex["pair_labels"]):
-            pairs.append([h + offset, t + offset, d, r, g, 0])
+        for (h, t, *features), y in zip(ex["pairs"], ex["pair_labels"]):
+            pairs.append([h + offset, t + offset, *features])
             pair_labels.append(y)
             pair_masks.append(CLASS_MASKS[LABELS[ex["ents"][t][2]]])
     return {
         "ids": ids, "attn": attn, "allowed": allowed, "weight": weight,
         "ents": torch.tensor(ents, dtype=torch.long).reshape(-1, 4),
-        "pairs": torch.tensor(pairs, dtype=torch.long).reshape(-1, 6),
+        "pairs": torch.tensor(pairs, dtype=torch.long).reshape(-1, PAIR_COLUMNS),
         "pair_labels": torch.tensor(pair_labels, dtype=torch.long),
         "pair_masks": torch.stack(pair_masks) if pair_masks else torch.zeros((0, len(REL_CLASSES)), dtype=torch.bool),
     }
@@ -165,13 +174,15 @@ def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[d
     warm = max(1, int(total * args.warmup_ratio))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm + 1e-9))))
     best, best_state, history = -1.0, None, []
-    predictor = Predictor(net, vocab, max_chars=args.max_chars)
+    autocast = args.bf16 and bf16_supported()
+    predictor = Predictor.from_net(net, vocab, max_chars=args.max_chars)
     for epoch in range(1, args.epochs + 1):
         net.train()
         shuffled = dataset.shuffle(seed=args.seed + epoch).to_list()
         losses = []
         for batch in _batches(shuffled, args.batch_chars, rng):
-            loss = _loss(net, _collate(batch, vocab.pad), args.rel_weight)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss = _loss(net, _collate(batch, vocab.pad), args.rel_weight)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
@@ -205,10 +216,17 @@ def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[d
         "version": version, "max_chars": args.max_chars, "base": str(args.base), "base_config": {
             k: enc_config.get(k) for k in ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")},
         "train_records": len(train_recs), "train_examples": len(examples), "auxiliary_sets": aux_used,
-        "train_seconds": round(time.time() - started, 1), "arguments": asdict(args), "history": history,
+        "train_seconds": round(time.time() - started, 1), "arguments": asdict(args), "bf16_autocast": autocast, "history": history,
         "scores": reports, "thresholds": tuning.get("thresholds", {}), "threshold_tuning": tuning,
     }
     save_bundle(net, Path(args.base), Path(output_dir), meta, fp16=args.fp16)
+    if args.onnx:
+        from pipeline.models.runtime import export_onnx
+
+        try:
+            meta["onnx"] = export_onnx(net, output_dir)
+        except Exception as exc:  # noqa: BLE001 - the torch bundle is complete; the export is an extra
+            log(f"ONNX export failed ({type(exc).__name__}: {exc}); the model runs on the torch runtime")
     return meta
 
 
