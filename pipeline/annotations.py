@@ -166,8 +166,8 @@ def _check_norm(norm: Any, label: str, required: bool) -> list[str]:
     errs = [f"unknown norm field {k}" for k in norm if k not in NORM_FIELDS]
     if not isinstance(norm.get("value"), (int, float)) or isinstance(norm.get("value"), bool):
         errs.append("norm.value is not a number")
-    if not norm.get("unit"):
-        errs.append("norm.unit missing")
+    if not isinstance(norm.get("unit"), str) or (not norm["unit"] and label != "COUNT"):
+        errs.append("norm.unit missing")  # only a bare COUNT (完成 227) has an empty unit
     if norm.get("approx") not in (None, "more_than", "about"):
         errs.append(f"norm.approx {norm['approx']!r}")
     if "max" in norm and not (isinstance(norm["max"], (int, float)) and isinstance(norm.get("value"), (int, float))

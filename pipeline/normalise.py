@@ -362,7 +362,8 @@ def normalise_quantity(text: str, label: str, after: str = "") -> dict[str, Any]
             if approx and approx != a2:
                 raise NormaliseError(text, "contradictory approximators")
             approx = a2
-    _check_unit(unit, text, label)
+    if unit or label != "COUNT":  # a bare count (完成 227) is a COUNT with no measure word (§3)
+        _check_unit(unit, text, label)
     if label == "PERCENT" and unit not in PERCENT_UNITS:
         raise NormaliseError(text, f"PERCENT with unit {unit!r}")
     if label != "PERCENT" and unit in PERCENT_UNITS:

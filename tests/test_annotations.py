@@ -116,6 +116,7 @@ BAD = [
     ("value not a number", _set_norm("99起", {"value": "99", "unit": "起"}), "not a number"),
     ("value is a bool", _set_norm("99起", {"value": True, "unit": "起"}), "not a number"),
     ("unit missing", _set_norm("99起", {"value": 99}), "unit missing"),
+    ("empty unit on a MONEY", _set_norm("620 万元", {"value": 6200000, "unit": ""}), "unit missing"),
     ("bad approx", _set_norm("99起", {"value": 99, "unit": "起", "approx": "roughly"}), "norm.approx"),
     ("max below value", _set_norm("99起", {"value": 99, "unit": "起", "max": 3}), "norm.max"),
     ("change on a COUNT", _set_norm("99起", {"value": 99, "unit": "起", "change": "decrease"}), "norm.change"),
@@ -400,3 +401,8 @@ def test_cli_pre_annotate(tmp_path, cli, monkeypatch):
     task = json.loads(out.read_text(encoding="utf-8"))[0]
     assert task["predictions"][0]["model_version"] == "fake-1"
     assert LS.task_to_record(task)["entities"][0]["norm"] == {"value": 99, "unit": "起"}
+
+
+def test_validator_accepts_a_bare_count():
+    rec = _mutate(_set_norm("99起", {"value": 99, "unit": ""}))
+    assert A.validate_record(rec) == []

@@ -71,12 +71,21 @@ def test_pair_features_mark_same_unit_parents_after_a_part_cue():
     text = "全市发生事故99起、死亡40人，其中较大事故2起、死亡9人。"
     ents = _spans(text, [("事故", "ITEM"), ("99起", "COUNT"), ("死亡", "ITEM"), ("40人", "COUNT"),
                          ("较大事故", "ITEM"), ("2起", "COUNT"), ("死亡", "ITEM"), ("9人", "COUNT")])
-    feats = {(h, t): (unit, cue) for h, t, _, _, _, unit, cue in make_pairs(ents, text)}
+    feats = {(h, t): (unit, cue) for h, t, _, _, _, unit, cue, _ in make_pairs(ents, text)}
     assert feats[(7, 3)] == (1, 1)       # 9人 → 40人: the nearest same unit on its left, 其中 between
     assert feats[(7, 1)][0] == UNIT_BUCKETS - 1 and feats[(7, 1)][1] == 1  # 起 is another unit
     assert feats[(5, 1)] == (1, 1)       # 2起 → 99起
     assert feats[(1, 5)] == (1, 0)       # 99起 → 2起: the cue only counts for an earlier tail
     assert feats[(7, 6)] == (0, 0)       # an ITEM has no unit relation
+
+
+def test_pair_features_count_the_figures_between_a_quantity_and_a_change():
+    text = "共发生事故99起、死亡104人，同比分别下降24.4%和7.1%。"
+    ents = _spans(text, [("事故", "ITEM"), ("99起", "COUNT"), ("死亡", "ITEM"), ("104人", "COUNT"),
+                         ("24.4%", "PERCENT"), ("7.1%", "PERCENT")])
+    feats = {(h, t): (rank, between) for h, t, _, rank, _, _, _, between in make_pairs(ents, text)}
+    assert feats[(1, 4)] == (0, 1) and feats[(3, 5)] == (1, 0)   # the matching pairs
+    assert feats[(1, 5)] == (1, 1) and feats[(3, 4)] == (0, 0)
 
 
 def test_vocab_maps_foreign_checkpoint_characters(tmp_path):

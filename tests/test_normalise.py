@@ -94,6 +94,8 @@ QUANTITIES = [
     ("23 米/秒", "MEASURE", {"value": 23, "unit": "米/秒"}),
     ("2300万吨/年左右", "MEASURE", {"value": 23000000, "unit": "吨/年", "approx": "about"}),
     ("5个月", "MEASURE", {"value": 5, "unit": "个月"}),
+    ("227", "COUNT", {"value": 227, "unit": ""}),  # "完成 227" alone is a COUNT (contract §3)
+    ("1.2万", "COUNT", {"value": 12000, "unit": ""}),
 ]
 
 # (span, label): never guessed
@@ -103,7 +105,7 @@ QUANTITY_ERRORS = [
     ("上千人", "COUNT"),
     ("一两个", "COUNT"),
     ("三四十人", "COUNT"),
-    ("227", "COUNT"),  # no unit
+    ("227", "MEASURE"),  # a measure needs its unit; only a COUNT may be bare
     ("100美元", "MONEY"),
     ("200元/人", "MONEY"),  # a rate
     ("5093万", "MONEY"),  # money without 元

@@ -30,9 +30,13 @@ def write_card(model_dir: Path, meta: dict[str, Any]) -> Path:
         f"- auxiliary sets (loss masked for labels a set does not annotate): "
         + ("; ".join(AUX_LICENCES.get(a, a) for a in meta.get("auxiliary_sets", [])) or "none"),
         f"- wall time: {meta.get('train_seconds')} s; epochs: {len(meta.get('history', []))}",
-        f"- size on disk: {_size_mb(model_dir):.1f} MB (fp16 weights)",
+        f"- size on disk: {_size_mb(model_dir):.1f} MB (torch weights in fp16"
+        + (f"; ONNX export {meta['onnx']['bytes'] / 1e6:.1f} MB, int8 encoder)" if meta.get("onnx") else ")"),
+        f"- bf16 autocast while training: {meta.get('bf16_autocast', False)}",
         f"- relation decision thresholds, tuned on dev: {meta.get('thresholds') or 'none (0.5)'}", "",
         "## Scores (strict spans)", "",
+        f"Scored with the runtime that `extract` uses: **{meta.get('runtime', 'torch')}**"
+        + (" (int8 encoder; no torch at inference)." if meta.get("runtime") == "onnx" else "."), "",
         "The reference column gives the F1 that the best offline off-the-shelf tools reach on such text, as",
         "reported in the project's issue 4 (not re-measured here); none of them finds ITEM or relations.", "",
         "| | dev F1 | test P | test R | test F1 | off-the-shelf reference |", "|---|---|---|---|---|---|",
@@ -53,6 +57,11 @@ def write_card(model_dir: Path, meta: dict[str, Any]) -> Path:
         lines += [f"| quantity spans | | {q['p']} | {q['r']} | {q['f1']} | |",
                   f"| facts | | {test['facts']['p']} | {test['facts']['r']} | {test['facts']['f1']} | |", "",
                   f"Normalisation accuracy on correctly found quantity spans (test): {test['norm_accuracy']}"]
+    torch_test = (meta.get("scores_torch") or {}).get("test")
+    if torch_test and meta.get("runtime") == "onnx":
+        lines += ["", "The same model on the torch runtime (fp32) scores on test: entities "
+                  f"{torch_test['entities']['micro']['f1']}, relations {torch_test['relations']['micro']['f1']}, "
+                  f"quantity spans {torch_test['quantities']['f1']}, norm accuracy {torch_test['norm_accuracy']}."]
     lines += ["", "## History", "", "| epoch | loss | dev entity F1 | dev relation F1 | s |", "|---|---|---|---|---|"]
     for h in meta.get("history", []):
         lines.append(f"| {h['epoch']} | {h['loss']} | {h.get('dev_entity_f1', '')} | {h.get('dev_relation_f1', '')} | {h['seconds']} |")

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from pipeline.models.tagging import TAGS
-from pipeline.models.schema import (DIST_BUCKETS, GAP_BUCKETS, RANK_BUCKETS, REL_CLASSES, TARGET_CLASSES, UNIT_BUCKETS,
+from pipeline.models.schema import (BETWEEN_BUCKETS, DIST_BUCKETS, GAP_BUCKETS, RANK_BUCKETS, REL_CLASSES, TARGET_CLASSES, UNIT_BUCKETS,
                                     class_mask)
 from pipeline.types import LABELS, QUANTITY_LABELS
 
@@ -29,10 +29,11 @@ class ExtractorNet(nn.Module):
         self.gap_emb = nn.Embedding(GAP_BUCKETS, 16)
         self.ctx_proj = nn.Linear(h, rel_dim)
         extra = 0
-        if pair_features:  # unit relation and part cue of quantity pairs (columns 5 and 6)
+        if pair_features:  # unit relation, part cue, counts between (columns 5-7 of make_pairs)
             self.unit_emb = nn.Embedding(UNIT_BUCKETS, 16)
             self.cue_emb = nn.Embedding(2, 16)
-            extra = 32
+            self.between_emb = nn.Embedding(BETWEEN_BUCKETS, 16)
+            extra = 48
         self.pair_features = pair_features
         self.rel = nn.Sequential(
             nn.Linear(4 * rel_dim + 32 + 16 + 16 + extra, rel_dim), nn.GELU(), nn.Dropout(dropout),
@@ -46,8 +47,8 @@ class ExtractorNet(nn.Module):
         return hidden, self.ner(hidden)
 
     def relation_logits(self, hidden: torch.Tensor, ents: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
-        """ents: (E, 4) rows of [batch, start, end_inclusive, label]; pairs: (P, 7) rows of
-        [head_ent, tail_ent, dist_bucket, rank, gap, unit relation, part cue] (see data.make_pairs);
+        """ents: (E, 4) rows of [batch, start, end_inclusive, label]; pairs: (P, 8) rows of
+        [head_ent, tail_ent, dist_bucket, rank, gap, unit relation, part cue, counts between] (data.make_pairs);
         positions already include the [CLS] shift."""
         if pairs.numel() == 0:
             return hidden.new_zeros((0, len(REL_CLASSES)))
@@ -58,7 +59,7 @@ class ExtractorNet(nn.Module):
         parts = [q, a, q * a, self._between(hidden, ents, pairs), self.dist_emb(pairs[:, 2]),
                  self.rank_emb(pairs[:, 3]), self.gap_emb(pairs[:, 4])]
         if self.pair_features:
-            parts += [self.unit_emb(pairs[:, 5]), self.cue_emb(pairs[:, 6])]
+            parts += [self.unit_emb(pairs[:, 5]), self.cue_emb(pairs[:, 6]), self.between_emb(pairs[:, 7])]
         return self.rel(torch.cat(parts, -1))
 
     def _between(self, hidden: torch.Tensor, ents: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:

@@ -141,7 +141,7 @@ def export_onnx(net: Any, out_dir: str | Path, quantize: bool = True) -> dict[st
         with torch.no_grad():
             hidden, _ = net.encode(ids, mask)
             ents = torch.tensor([[0, 1, 2, 0], [0, 4, 5, 4], [1, 1, 3, 1]])
-            pairs = torch.tensor([[1, 0, 16, 0, 0, 0, 0], [1, 2, 17, 1, 1, 1, 1]])
+            pairs = torch.tensor([[1, 0, 16, 0, 0, 0, 0, 0], [1, 2, 17, 1, 1, 1, 1, 1]])
             torch.onnx.export(RelationView(net), (hidden, ents, pairs), str(folder / RELATIONS_FILE),
                               input_names=["hidden", "ents", "pairs"], output_names=["rel_logits"],
                               opset_version=17, dynamo=False,

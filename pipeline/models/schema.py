@@ -16,7 +16,8 @@ DIST_BUCKETS = 16
 RANK_BUCKETS = 4
 GAP_BUCKETS = 4
 UNIT_BUCKETS = 5   # 0: not a quantity, 1..3: same unit (rank among those), 4: another unit
-PAIR_COLUMNS = 7   # head, tail, dist, rank, gap, unit relation, part cue
+BETWEEN_BUCKETS = 5  # non-PERCENT quantities between head and tail: 0..3, 4 = more
+PAIR_COLUMNS = 8   # head, tail, dist, rank, gap, unit relation, part cue, counts between
 
 
 def class_mask(label: str) -> list[bool]:

@@ -210,23 +210,32 @@ def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[d
         predictor.thresholds = tuning["thresholds"]
         log(json.dumps({"relation_thresholds": tuning}))
     version = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    reports = {name: score(recs, predictor.predict_records(recs)).report()
-               for name, recs in splits.items() if name in ("dev", "test") and recs}
+
+    def scores(p: Predictor) -> dict[str, Any]:
+        return {name: score(recs, p.predict_records(recs)).report()
+                for name, recs in splits.items() if name in ("dev", "test") and recs}
+
+    torch_scores, onnx_info, runtime_scores = scores(predictor), None, None
+    if args.onnx:
+        from pipeline.models.runtime import OnnxRuntime, export_onnx
+
+        try:
+            onnx_info = export_onnx(net, output_dir)
+            runtime_scores = scores(Predictor(OnnxRuntime(output_dir), vocab, max_chars=args.max_chars,
+                                              thresholds=predictor.thresholds))
+        except Exception as exc:  # noqa: BLE001 - the torch bundle is complete; the export is an extra
+            onnx_info = None
+            log(f"ONNX export failed ({type(exc).__name__}: {exc}); the model runs on the torch runtime")
     meta = {
         "version": version, "max_chars": args.max_chars, "base": str(args.base), "base_config": {
             k: enc_config.get(k) for k in ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")},
         "train_records": len(train_recs), "train_examples": len(examples), "auxiliary_sets": aux_used,
-        "train_seconds": round(time.time() - started, 1), "arguments": asdict(args), "bf16_autocast": autocast, "history": history,
-        "scores": reports, "thresholds": tuning.get("thresholds", {}), "threshold_tuning": tuning,
+        "train_seconds": round(time.time() - started, 1), "arguments": asdict(args), "bf16_autocast": autocast,
+        "history": history, "runtime": "onnx" if onnx_info else "torch",
+        "scores": runtime_scores or torch_scores, "scores_torch": torch_scores, "onnx": onnx_info,
+        "thresholds": tuning.get("thresholds", {}), "threshold_tuning": tuning,
     }
     save_bundle(net, Path(args.base), Path(output_dir), meta, fp16=args.fp16)
-    if args.onnx:
-        from pipeline.models.runtime import export_onnx
-
-        try:
-            meta["onnx"] = export_onnx(net, output_dir)
-        except Exception as exc:  # noqa: BLE001 - the torch bundle is complete; the export is an extra
-            log(f"ONNX export failed ({type(exc).__name__}: {exc}); the model runs on the torch runtime")
     return meta
 
 
