@@ -113,6 +113,7 @@ def export_onnx(net: Any, out_dir: str | Path, quantize: bool = True) -> dict[st
     import torch
 
     from pipeline.models.network import EncodeView, RelationView
+    from pipeline.models.schema import PAIR_COLUMNS
 
     folder = Path(out_dir) / ONNX_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -141,7 +142,7 @@ def export_onnx(net: Any, out_dir: str | Path, quantize: bool = True) -> dict[st
         with torch.no_grad():
             hidden, _ = net.encode(ids, mask)
             ents = torch.tensor([[0, 1, 2, 0], [0, 4, 5, 4], [1, 1, 3, 1]])
-            pairs = torch.tensor([[1, 0, 16, 0, 0, 0, 0, 0], [1, 2, 17, 1, 1, 1, 1, 1]])
+            pairs = torch.tensor([[1, 0, 16, 0, 0] + [0] * (PAIR_COLUMNS - 5), [1, 2, 17, 1, 1] + [1] * (PAIR_COLUMNS - 5)])
             torch.onnx.export(RelationView(net), (hidden, ents, pairs), str(folder / RELATIONS_FILE),
                               input_names=["hidden", "ents", "pairs"], output_names=["rel_logits"],
                               opset_version=17, dynamo=False,
