@@ -40,6 +40,7 @@ def test_seed_with_the_shipped_model(store, extractor):  # noqa: F811
     assert (str(fire["time_start"])[:10], str(fire["time_end"])[:10]) == ("2021-01-01", "2021-12-30")
     major = facts["510 处"]
     assert (major["value"], major["item"]) == (510, "重大风险点")
+    assert major["parent_id"] == facts["5.65 万处"]["id"]  # 其中重大风险点510处 ⊂ 5.65万处
     raw = SEED.read_text(encoding="utf-8")
     for f in facts.values():  # provenance: offsets point at the surface in the raw file
         assert "".join(raw[f["start"]:f["end"]].split()) == "".join(f["surface"].split())

@@ -54,6 +54,12 @@ class TrainArguments:
         return cls(**d)
 
 
+def _shown(path: str) -> str:
+    """A path as the card shows it: relative to the working directory when it lies below it."""
+    p = Path(path).resolve()
+    return str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else str(path)
+
+
 def bf16_supported() -> bool:
     """Native bf16 matrix units on this CPU (AVX512-BF16 or AMX); emulated bf16 would be slower."""
     cpu = torch.cpu
@@ -227,7 +233,7 @@ def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[d
             onnx_info = None
             log(f"ONNX export failed ({type(exc).__name__}: {exc}); the model runs on the torch runtime")
     meta = {
-        "version": version, "max_chars": args.max_chars, "base": str(args.base), "base_config": {
+        "version": version, "max_chars": args.max_chars, "base": _shown(args.base), "base_config": {
             k: enc_config.get(k) for k in ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")},
         "train_records": len(train_recs), "train_examples": len(examples), "auxiliary_sets": aux_used,
         "train_seconds": round(time.time() - started, 1), "arguments": asdict(args), "bf16_autocast": autocast,
