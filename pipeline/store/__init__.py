@@ -159,8 +159,8 @@ def open_store(url: str | None = None, settings: Any = None, *, create: bool = T
     url = normalise_url(url)
     engine = make_engine(url)
     try:
-        if create:
-            migrate(engine)
+        if create:  # two processes opening a new store race to create and migrate it: retry on the lock
+            with_retries(lambda: migrate(engine))
     except Exception as exc:
         engine.dispose()
         raise StoreError(f"cannot open store {engine.url.render_as_string(hide_password=True)}: {exc}") from exc
