@@ -201,3 +201,29 @@ def test_onnx_extraction_loads_without_torch(tiny_model):
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_training_set_keeps_example_weights_and_is_cached(tmp_path):
+    from pipeline.config import get_settings
+    from pipeline.models.train import TrainArguments, training_dataset
+
+    aux_root = get_settings().resolve(get_settings().paths.shared_data)
+    if not (aux_root / "msra_ner").exists():
+        pytest.skip(f"no auxiliary data at {aux_root}")
+    base = ROOT / "models" / "encoder"
+    vocab = CharVocab.load(base)
+    recs = load_split(ROOT / "annotations", "train")[:3]
+    args = TrainArguments(base=str(base), aux_sets=["msra"], aux_per_set=5, aux_weight=0.25,
+                          aux_root=str(aux_root), cache_dir=str(tmp_path))
+    logs: list[str] = []
+    first, aux = training_dataset(args, recs, vocab, logs.append)
+    assert aux == ["msra"] and not any("cache" in m for m in logs)
+    rows = first.shuffle(seed=1).to_list()  # what an epoch iterates: the weights must survive
+    assert sorted({r["weight"] for r in rows}) == [0.25, 1.0]
+    assert sum(r["weight"] == 0.25 for r in rows) == 5
+    again, _ = training_dataset(args, recs, vocab, logs.append)
+    assert any("from the cache" in m for m in logs) and again.to_list() == first.to_list()
+    logs.clear()
+    args.aux_weight = 0.5  # another recipe: built anew, not read from the cache
+    other, _ = training_dataset(args, recs, vocab, logs.append)
+    assert not any("cache" in m for m in logs) and {r["weight"] for r in other.to_list()} == {0.5, 1.0}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -40,6 +41,7 @@ class TrainArguments:
     seed: int = 13
     threads: int = 2
     max_train_records: int = 0            # > 0: use only this many (tests)
+    cache_dir: str = ""                   # tokenised training sets are cached here ("" = no cache)
     eval_every: int = 1
     fp16: bool = True                     # weights saved in fp16
     bf16: bool = True                     # bf16 autocast while training, where the CPU/GPU supports it
@@ -141,10 +143,46 @@ def _loss(net: ExtractorNet, batch: dict[str, torch.Tensor], rel_weight: float) 
     return loss
 
 
+def training_dataset(args: TrainArguments, records: list[dict], vocab: CharVocab,
+                     log: Callable[[str], None] = print) -> tuple[Any, list[str]]:
+    """The tokenised training set — bulletin chunks (weight 1) and auxiliary sentences (weight
+    aux_weight) — as a `datasets.Dataset`, cached under args.cache_dir by a hash of everything it is
+    built from (records, vocabulary, arguments and the code that builds it)."""
+    import hashlib
+
+    import datasets
+
+    from pipeline.models import auxiliary, data
+
+    root = Path(args.aux_root)
+    aux = list(args.aux_sets) if args.aux_sets and args.aux_per_set > 0 else []
+    if aux and not root.exists():
+        log(f"auxiliary data not found at {root}: training on the bulletin corpus alone")
+        aux = []
+    recipe = {"records": records, "vocab": (Path(args.base) / "vocab.txt").read_text(encoding="utf-8"),
+              "args": [args.max_chars, aux, args.aux_per_set, args.aux_weight, args.seed, str(root)],
+              "code": [Path(m.__file__).read_text(encoding="utf-8") for m in (data, auxiliary)]}
+    key = hashlib.sha256(json.dumps(recipe, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()[:20]
+    cached = Path(args.cache_dir) / f"examples-{key}" if args.cache_dir else None
+    if cached is not None and cached.exists():
+        log(f"training examples from the cache {cached}")
+        return datasets.load_from_disk(str(cached)), aux
+    examples = [{**ex, "weight": 1.0} for r in records for ex in record_examples(r, vocab, args.max_chars)]
+    for i, (text, spans, known) in enumerate(auxiliary.sample_aux(root, aux, args.aux_per_set, args.seed,
+                                                                   args.max_chars) if aux else []):
+        examples.append({**aux_example(f"aux{i}", text, spans, known, vocab), "weight": args.aux_weight})
+    dataset = datasets.Dataset.from_list(examples)
+    if cached is not None:
+        tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
+        dataset.save_to_disk(str(tmp))
+        os.replace(tmp, cached)
+        dataset = datasets.load_from_disk(str(cached))
+    return dataset, aux
+
+
 def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[dict]],
           log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train on splits['train'], select on splits['dev'], save to output_dir; returns the card data."""
-    from pipeline.models.auxiliary import sample_aux
     from pipeline.models.predict import Predictor
     from pipeline.scorer import score
 
@@ -155,27 +193,13 @@ def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[d
     encoder, enc_config = build_encoder(args.base)
     net = ExtractorNet(encoder)
     train_recs = splits["train"][: args.max_train_records or None]
-    examples = [ex for r in train_recs for ex in record_examples(r, vocab, args.max_chars)]
-    aux_used = []
-    if args.aux_sets and args.aux_per_set > 0:
-        root = Path(args.aux_root)
-        if root.exists():
-            for i, (text, spans, known) in enumerate(sample_aux(root, args.aux_sets, args.aux_per_set, args.seed, args.max_chars)):
-                ex = aux_example(f"aux{i}", text, spans, known, vocab)
-                ex["weight"] = args.aux_weight
-                examples.append(ex)
-            aux_used = list(args.aux_sets)
-        else:
-            log(f"auxiliary data not found at {root}: training on the bulletin corpus alone")
-    import datasets
-
-    dataset = datasets.Dataset.from_list(examples)
+    dataset, aux_used = training_dataset(args, train_recs, vocab, log)
     enc_params = [p for n, p in net.named_parameters() if n.startswith("encoder.")]
     head_params = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
     opt = torch.optim.AdamW([{"params": enc_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}],
                             weight_decay=args.weight_decay)
     rng = random.Random(args.seed)
-    steps_per_epoch = len(_batches(examples, args.batch_chars, random.Random(0)))
+    steps_per_epoch = len(_batches(dataset.to_list(), args.batch_chars, random.Random(0)))
     total = max(1, steps_per_epoch * args.epochs)
     warm = max(1, int(total * args.warmup_ratio))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm + 1e-9))))
@@ -235,7 +259,7 @@ def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[d
     meta = {
         "version": version, "max_chars": args.max_chars, "base": _shown(args.base), "base_config": {
             k: enc_config.get(k) for k in ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")},
-        "train_records": len(train_recs), "train_examples": len(examples), "auxiliary_sets": aux_used,
+        "train_records": len(train_recs), "train_examples": len(dataset), "auxiliary_sets": aux_used,
         "train_seconds": round(time.time() - started, 1), "arguments": asdict(args), "bf16_autocast": autocast,
         "history": history, "runtime": "onnx" if onnx_info else "torch",
         "scores": runtime_scores or torch_scores, "scores_torch": torch_scores, "onnx": onnx_info,
@@ -255,6 +279,7 @@ def train_model(settings, output_dir: str | Path, overrides: dict[str, Any] | No
     args = TrainArguments.from_dict({**settings.train, **(overrides or {})})
     args.base = str(settings.resolve(args.base))
     args.aux_root = str(settings.resolve(args.aux_root))
+    args.cache_dir = args.cache_dir or str(settings.cache_dir / "datasets")
     root = settings.resolve(args.annotations)
     splits = {s: load_split(root, s) for s in ("train", "dev", "test")}
     if not splits["train"]:
