@@ -227,3 +227,7 @@ def test_training_set_keeps_example_weights_and_is_cached(tmp_path):
     args.aux_weight = 0.5  # another recipe: built anew, not read from the cache
     other, _ = training_dataset(args, recs, vocab, logs.append)
     assert not any("cache" in m for m in logs) and {r["weight"] for r in other.to_list()} == {0.5, 1.0}
+    for w in (0.6, 0.7, 0.8):
+        args.aux_weight = w
+        training_dataset(args, recs, vocab, logs.append)
+    assert len(list(tmp_path.glob("examples-*"))) == 3  # older recipes are pruned

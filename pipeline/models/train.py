@@ -176,8 +176,21 @@ def training_dataset(args: TrainArguments, records: list[dict], vocab: CharVocab
         tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
         dataset.save_to_disk(str(tmp))
         os.replace(tmp, cached)
+        _prune_cache(cached.parent, keep=KEEP_CACHED)
         dataset = datasets.load_from_disk(str(cached))
     return dataset, aux
+
+
+KEEP_CACHED = 3
+
+
+def _prune_cache(folder: Path, keep: int) -> None:
+    """Only the most recent training sets stay cached (each retrain on new annotations makes one)."""
+    import shutil
+
+    entries = sorted((p for p in folder.glob("examples-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def train(args: TrainArguments, output_dir: str | Path, splits: dict[str, list[dict]],
