@@ -231,3 +231,17 @@ def test_training_set_keeps_example_weights_and_is_cached(tmp_path):
         args.aux_weight = w
         training_dataset(args, recs, vocab, logs.append)
     assert len(list(tmp_path.glob("examples-*"))) == 3  # older recipes are pruned
+
+
+def test_a_stale_onnx_export_is_refused_at_load(tiny_model, tmp_path, monkeypatch):
+    import shutil
+
+    from pipeline.extract import ModelMissingError, load_extractor
+    from pipeline.models import runtime
+
+    out, _, _ = tiny_model
+    stale = tmp_path / "stale"
+    shutil.copytree(out, stale)
+    monkeypatch.setattr(runtime, "PAIR_COLUMNS", runtime.PAIR_COLUMNS + 1)  # the code moved on since the export
+    with pytest.raises(ModelMissingError, match="export-onnx"):
+        load_extractor(path=stale)

@@ -3,7 +3,7 @@
 A runtime has two calls, both on numpy arrays:
 
     hidden, tag_logits = runtime.encode(ids, mask)          # (B, L) int64 → opaque, (B, L, T)
-    rel_logits = runtime.relation_logits(hidden, ents, pairs)  # (E, 4), (P, 6) int64 → (P, C)
+    rel_logits = runtime.relation_logits(hidden, ents, pairs)  # (E, 4), (P, PAIR_COLUMNS) int64 → (P, C)
 
 The ONNX runtime needs neither torch nor transformers at inference, which is what makes loading
 fast; `export_onnx` writes it next to the torch bundle (int8 weights where accuracy holds).
@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from pipeline.models.schema import PAIR_COLUMNS
 from pipeline.registry import Registry
 
 ONNX_DIR = "onnx"
@@ -63,6 +64,10 @@ class OnnxRuntime:
         providers = ["CPUExecutionProvider"]
         self.encoder = ort.InferenceSession(str(folder / ENCODER_FILE), options, providers=providers)
         self.relations = ort.InferenceSession(str(folder / RELATIONS_FILE), options, providers=providers)
+        columns = {i.name: i.shape for i in self.relations.get_inputs()}["pairs"][1]
+        if isinstance(columns, int) and columns != PAIR_COLUMNS:
+            raise ValueError(f"{folder}: exported for {columns} pair features, this code makes {PAIR_COLUMNS}: "
+                             f"run `jianbao export-onnx {model_dir}` again")
 
     def encode(self, ids: np.ndarray, mask: np.ndarray) -> tuple[Any, np.ndarray]:
         hidden, logits = self.encoder.run(None, {"input_ids": ids, "attention_mask": mask})
@@ -113,7 +118,6 @@ def export_onnx(net: Any, out_dir: str | Path, quantize: bool = True) -> dict[st
     import torch
 
     from pipeline.models.network import EncodeView, RelationView
-    from pipeline.models.schema import PAIR_COLUMNS
 
     folder = Path(out_dir) / ONNX_DIR
     folder.mkdir(parents=True, exist_ok=True)
