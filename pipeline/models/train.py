@@ -173,9 +173,14 @@ def training_dataset(args: TrainArguments, records: list[dict], vocab: CharVocab
         examples.append({**aux_example(f"aux{i}", text, spans, known, vocab), "weight": args.aux_weight})
     dataset = datasets.Dataset.from_list(examples)
     if cached is not None:
+        import shutil
+
         tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
         dataset.save_to_disk(str(tmp))
-        os.replace(tmp, cached)
+        try:
+            os.replace(tmp, cached)
+        except OSError:  # another process cached the same recipe meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
         _prune_cache(cached.parent, keep=KEEP_CACHED)
         dataset = datasets.load_from_disk(str(cached))
     return dataset, aux
@@ -188,7 +193,8 @@ def _prune_cache(folder: Path, keep: int) -> None:
     """Only the most recent training sets stay cached (each retrain on new annotations makes one)."""
     import shutil
 
-    entries = sorted((p for p in folder.glob("examples-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    entries = sorted((p for p in folder.glob("examples-*") if p.is_dir() and ".tmp" not in p.name),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
     for old in entries[keep:]:
         shutil.rmtree(old, ignore_errors=True)
 
