@@ -29,8 +29,9 @@ def run_extract_bench(settings, chars: int, threads: int) -> dict:
     n = sum(1 for _ in extractor.extract(passages))
     secs = time.perf_counter() - t1
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {"runtime": type(getattr(extractor, "runtime", extractor)).__name__, "passages": n, "characters": total, "seconds": round(secs, 2), "chars_per_s": round(total / secs),
-              "threads": threads, "model_load_s": round(load_s, 2), "peak_rss_mb": round(peak_mb)}
+    result = {"runtime": type(getattr(extractor, "runtime", extractor)).__name__, "passages": n,
+              "characters": total, "seconds": round(secs, 2), "chars_per_s": round(total / secs), "threads": threads,
+              "model_load_s": round(load_s, 2), "peak_rss_mb": round(peak_mb)}
     table = Table(title="bench extract")
     table.add_column("measure")
     table.add_column("value", justify="right")
