@@ -6,7 +6,8 @@ against the bulletin it comes from.
                            document=doc.path, model_version=extractor.version)
 
 Resolution: no linked place → the bulletin's region; no linked time → its period, else its date;
-全市/本市 → its city, 全省/本省 → that city's province, 市委/市政府/市安委办 → 赣州市委 …;
+全市/本市 → its city, 全省/本省 → that city's province, 全区/该县/辖区 → the bulletin's region
+when it is a 区/县, 市委/市政府/市安委办 → 赣州市委 …;
 DATE text → ISO time_start/time_end (pipeline.normalise.normalise_date). Organisations get a canonical
 record (`OrgRef`: name, kind, region) so that 消防部门 in a 赣州市 bulletin (赣州市消防部门, generic) and
 赣州市消防救援支队 are two records, both found under 赣州市 and under "消防".
@@ -112,6 +113,8 @@ _COUNTRY_WIDE = ("全国", "我国", "全国各地")
 _CITY_PARTS = ("中心城区", "主城区", "城区", "市区", "市本级", "市直")
 _COLLECTIVE = ("各地", "各县（市、区）", "县（市、区）", "各县(市、区)", "县(市、区)", "各县区", "县区",
                "各乡镇", "各区县", "区县")
+# 全区, 本县, 该镇, 辖区 …: the bulletin's own region when its name ends in the same level word
+_DEICTIC = re.compile(r"^(?:全|本|该|辖)(市|省|区|县|镇|乡|旗|州|盟|街道|园区|开发区|新区|管委会)$")
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,9 @@ def resolve_place(text: str | None, ctx: Context) -> Place | None:
         return Place(base + t, "area", base) if base else Place(t, "area", None)
     if t in _COLLECTIVE:  # every sub-region of the bulletin's region: the figure is the region's
         return region_place(ctx.region) or Place(t, "area", None)
+    own = _DEICTIC.match(t)
+    if own and ctx.region and (own.group(1) == "区" and t == "辖区" or ctx.region.endswith(own.group(1))):
+        return region_place(ctx.region)
     # a gazetteer region (赣州, 湖北十堰市); a county or area named in a city bulletin lies, as far as the
     # text says, somewhere we do not know: no parent is guessed
     return region_place(t)

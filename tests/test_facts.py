@@ -99,6 +99,20 @@ def test_resolve_place_in_a_province_bulletin():
     assert resolve_place("全市", ctx).name == "江西省"  # no city to resolve to: the bulletin's region
 
 
+@pytest.mark.parametrize("region, text, name", [
+    ("岳阳市云溪区", "全区", "岳阳市云溪区"),
+    ("岳阳市云溪区", "该区", "岳阳市云溪区"),
+    ("岳阳市云溪区", "辖区", "岳阳市云溪区"),
+    ("上犹县", "全县", "上犹县"),
+    ("上犹县", "本县", "上犹县"),
+    ("上犹县", "该镇", "该镇"),       # not the bulletin's level: left as written, never guessed
+    ("江西省", "该市", "该市"),       # a city named earlier in a province bulletin: unknown here
+    ("赣州市", "该市", "赣州市"),
+])
+def test_resolve_deictic_place(region, text, name):
+    assert resolve_place(text, Context.make(region, "2021-12-30", None)).name == name
+
+
 @pytest.mark.parametrize("text, name, kind, region, generic", [
     ("市委", "赣州市委", "party", "赣州市", False),
     ("市政府", "赣州市政府", "government", "赣州市", False),
