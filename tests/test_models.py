@@ -11,7 +11,7 @@ import torch
 from pipeline.annotations import load_split, validate_record
 from pipeline.models.data import chunk_bounds, make_pairs, record_examples
 from pipeline.models.schema import UNIT_BUCKETS
-from pipeline.models.tagging import TAGS, spans_to_tags, tags_to_spans, viterbi
+from pipeline.models.tagging import TAGS, spans_to_tags, tags_to_spans, viterbi, viterbi_batch
 from pipeline.models.vocab import CharVocab
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,15 @@ def test_viterbi_never_returns_invalid_sequences():
                 assert cur[0] in "IE" and cur[2:] == prev[2:], (prev, cur)
             else:
                 assert cur[0] in "OBS", (prev, cur)
+
+
+def test_batched_viterbi_finds_the_same_paths():
+    rng = np.random.default_rng(1)
+    lengths = [30, 0, 1, 17, 30, 5]
+    logp = np.log(rng.dirichlet(np.ones(len(TAGS)), size=(len(lengths), 30)))
+    logp[3, 10:] = logp[3, 9]  # ties: the first best tag wins in both
+    assert viterbi_batch(logp, lengths) == [viterbi(logp[r, :n]) for r, n in enumerate(lengths)]
+    assert viterbi_batch(logp[:0], []) == []
 
 
 def test_chunks_cover_text_and_never_cut_a_span():

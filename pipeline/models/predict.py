@@ -11,7 +11,7 @@ import numpy as np
 from pipeline.models.data import LABEL_INDEX, chunk_bounds, make_pairs
 from pipeline.models.runtime import Runtime, TorchRuntime, open_runtime
 from pipeline.models.schema import CLASS_MASK_ROWS, REL_CLASSES
-from pipeline.models.tagging import tags_to_spans, viterbi
+from pipeline.models.tagging import tags_to_spans, viterbi_batch
 from pipeline.models.vocab import CharVocab
 from pipeline.types import LABELS, QUANTITY_LABELS, Entity, Passage, Relation
 
@@ -182,12 +182,13 @@ class Predictor:
             mask[row, : len(enc)] = 1
         hidden, logits = self.runtime.encode(ids, mask)
         logp = _log_softmax(logits)
+        paths = viterbi_batch(logp[:, 1:], [chunks[c][2] - chunks[c][1] for c in group])
         ent_rows, pair_rows, owners = [], [], []
         for row, c in enumerate(group):
             ti, cs, ce = chunks[c]
             piece = texts[ti][cs:ce]
             spans = []
-            for s, e, label in tags_to_spans(viterbi(logp[row, 1 : len(piece) + 1])):
+            for s, e, label in tags_to_spans(paths[row]):
                 s, e = _trim(piece, s, e)
                 if s < e:
                     spans.append((s, e, label))
