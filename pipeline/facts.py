@@ -169,8 +169,11 @@ def resolve_time(text: str | None, ctx: Context) -> tuple[str | None, str | None
         return None, None, None
     from pipeline.normalise import NormaliseError, normalise_date
 
+    anchor = ctx.doc_date
+    if ctx.period_end and ctx.doc_date and ctx.period_end[:4] != ctx.doc_date[:4]:
+        anchor = ctx.period_end  # a January bulletin on last year, a late repost: 全年/今年 are the period's year
     try:
-        start, end = normalise_date(text, ctx.doc_date)
+        start, end = normalise_date(text, anchor)
     except NormaliseError:
         return None, None, "text"
     return _iso(start), _iso(end), "text"

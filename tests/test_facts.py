@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline import regions
-from pipeline.facts import Context, OrgRef, assemble_facts, compact, fact_key, resolve_org, resolve_place, split_period
+from pipeline.facts import (Context, OrgRef, assemble_facts, compact, fact_key, resolve_org, resolve_place, resolve_time,
+                            split_period)
 from pipeline.types import Passage
 
 GANZHOU = Context.make("赣州市", "2021-12-30", "2021-01-01/2021-12-30")
@@ -97,6 +98,14 @@ def test_resolve_place_in_a_province_bulletin():
     assert resolve_place("全省", ctx).name == "江西省"
     assert resolve_place(None, ctx).name == "江西省"
     assert resolve_place("全市", ctx).name == "江西省"  # no city to resolve to: the bulletin's region
+
+
+def test_relative_dates_of_a_report_on_an_earlier_year_take_its_year():
+    january = Context.make("赣州市", "2022-01-10", "2021-01-01/2021-12-31")
+    assert resolve_time("全年", january) == ("2021-01-01", "2021-12-31", "text")
+    assert resolve_time("今年以来", january)[0] == "2021-01-01"
+    same_year = Context.make("赣州市", "2021-12-10", "2021-01-01/2021-11-30")
+    assert resolve_time("截至目前", same_year)[1] == "2021-12-10"  # the bulletin's own date as before
 
 
 @pytest.mark.parametrize("region, text, name", [
