@@ -254,3 +254,26 @@ def test_a_stale_onnx_export_is_refused_at_load(tiny_model, tmp_path, monkeypatc
     monkeypatch.setattr(runtime, "PAIR_COLUMNS", runtime.PAIR_COLUMNS + 1)  # the code moved on since the export
     with pytest.raises(ModelMissingError, match="export-onnx"):
         load_extractor(path=stale)
+
+
+def test_a_second_link_of_a_type_needs_its_own_threshold():
+    from pipeline.models.predict import Predictor
+    from pipeline.models.schema import REL_CLASSES
+    from pipeline.types import Entity
+
+    text = "市应急局会同市消防支队检查企业30家。"
+    ents = [Entity(1, "ORG", 0, 4, "市应急局"), Entity(2, "ORG", 6, 11, "市消防支队"),
+            Entity(3, "ITEM", 13, 15, "企业"), Entity(4, "COUNT", 15, 18, "30家")]
+    probs = np.zeros((3, len(REL_CLASSES)))
+    for row, (cls, p) in enumerate([("agent", 0.9), ("agent", 0.7), ("item", 0.95)]):
+        probs[row, REL_CLASSES.index(cls)] = p
+        probs[row, 0] = 1 - p
+    pairs = [(3, 0), (3, 1), (3, 2)]
+
+    def links(th):
+        rels = Predictor._decode_relations(text, ents, 0, pairs, probs, 1, th)
+        return sorted((r.type, r.tail) for r in rels)
+
+    assert links({}) == [("agent", 1), ("item", 3)]  # the default bar for a second agent is 0.85
+    assert links({"agent+": 0.6}) == [("agent", 1), ("agent", 2), ("item", 3)]
+    assert links({"agent": 0.95, "agent+": 0.6}) == [("item", 3)]
