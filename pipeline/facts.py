@@ -7,7 +7,7 @@ against the bulletin it comes from.
 
 Resolution: no linked place → the bulletin's region; no linked time → its period, else its date;
 全市/本市 → its city, 全省/本省 → that city's province, 全区/该县/辖区 → the bulletin's region
-when it is a 区/县, 市委/市政府/市安委办 → 赣州市委 …;
+when it is a 区/县, 市委/市政府/市安委办 → 赣州市委 …; 该局/该区 … → the nearest earlier 局/区 named;
 DATE text → ISO time_start/time_end (pipeline.normalise.normalise_date). Organisations get a canonical
 record (`OrgRef`: name, kind, region) so that 消防部门 in a 赣州市 bulletin (赣州市消防部门, generic) and
 赣州市消防救援支队 are two records, both found under 赣州市 and under "消防".
@@ -346,12 +346,13 @@ def assemble_facts(passage: Passage, ctx: Context | None = None, *, paragraph: P
         if a.get("item"):
             fact.item = compact(_nearest(e, a["item"]).text)
         if a.get("agent"):
-            org = resolve_org(_nearest(e, a["agent"]).text, ctx)
-            fact.agent, fact.agent_canonical = org.alias, org.name
+            agent = _nearest(e, a["agent"])
+            org = resolve_org(antecedent(agent, ents.values()).text, ctx)
+            fact.agent, fact.agent_canonical = compact(agent.text), org.name
             fact.agent_kind, fact.agent_region, fact.agent_generic = org.kind, org.region, org.generic
         place_ent = _nearest(e, a["place"]) if a.get("place") else None
         fact.place = compact(place_ent.text) if place_ent else None
-        place = resolve_place(fact.place, ctx)
+        place = resolve_place(compact(antecedent(place_ent, ents.values()).text) if place_ent else None, ctx)
         if place is not None:
             fact.place_resolved, fact.place_level, fact.place_parent = place.name, place.level, place.parent
         time_ent = _nearest(e, a["time"]) if a.get("time") else None
@@ -376,6 +377,23 @@ def assemble_facts(passage: Passage, ctx: Context | None = None, *, paragraph: P
 
 def _nearest(q: Entity, cands: Iterable[Entity]) -> Entity:
     return min(cands, key=lambda c: (abs(c.start - q.start), c.start))
+
+
+_ANAPHOR = re.compile(r"^[该此](.+)$")
+
+
+def antecedent(e: Entity, ents: Iterable[Entity]) -> Entity:
+    """What 该局, 该支队, 该市 … stand for: the nearest earlier mention of the same label whose name ends
+    the same way (南昌市应急管理局 … 该局); the mention itself when there is none."""
+    m = _ANAPHOR.match(compact(e.text) or "")
+    if not m:
+        return e
+    tail = m.group(1)
+    for c in sorted((c for c in ents if c.label == e.label and c.end <= e.start), key=lambda c: -c.start):
+        t = compact(c.text) or ""
+        if len(t) > len(tail) and t.endswith(tail) and not _ANAPHOR.match(t):
+            return c
+    return e
 
 
 def fact_key(f: Fact) -> tuple[Any, ...]:

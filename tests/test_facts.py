@@ -249,3 +249,19 @@ def test_fact_identity_ignores_whitespace():
 
 def test_orgref_is_hashable_value():
     assert OrgRef("赣州市委", "party", "赣州市", "市委") == resolve_org("市委", GANZHOU)
+
+
+def test_anaphors_resolve_to_their_antecedent():
+    text = "上犹县应急管理局联合消防部门开展检查，该局共检查企业30家；南康区也开展排查，该区发现隐患12处。"
+    p = passage(text, [("ORG", "上犹县应急管理局", None), ("ORG", "消防部门", None), ("ORG", "该局", None),
+                       ("ITEM", "企业", None), ("COUNT", "30家", {"value": 30, "unit": "家"}),
+                       ("GPE", "南康区", None), ("GPE", "该区", None), ("ITEM", "隐患", None),
+                       ("COUNT", "12处", {"value": 12, "unit": "处"})],
+                [(5, 3, "agent"), (5, 4, "item"), (9, 7, "place"), (9, 8, "item")])
+    f30, f12 = assemble_facts(p, GANZHOU)
+    assert (f30.agent, f30.agent_canonical) == ("该局", resolve_org("上犹县应急管理局", GANZHOU).name)
+    assert (f12.place, f12.place_resolved) == ("该区", "南康区")
+    alone = passage("该局共检查企业30家。", [("ORG", "该局", None), ("ITEM", "企业", None),
+                                          ("COUNT", "30家", {"value": 30, "unit": "家"})],
+                    [(3, 1, "agent"), (3, 2, "item")])
+    assert assemble_facts(alone, GANZHOU)[0].agent_canonical == "赣州市该局"  # no antecedent: as written
