@@ -298,7 +298,10 @@ def _one(s: str, whole: str) -> tuple[Decimal, str, str | None, int, str]:
         return v, "%", approx, mult, numstr
     half = _half(s, whole)
     if half is not None:
-        return half[0], half[1], None, 1, s
+        value, unit = half
+        if re.match(r"个[余多]", unit):  # 半个多小时: more than half an hour
+            return value, "个" + unit[2:], "more_than", 1, s
+        return value, unit, None, 1, s
     return _split_number(s, whole)
 
 
