@@ -7,7 +7,8 @@ against the bulletin it comes from.
 
 Resolution: no linked place → the bulletin's region; no linked time → its period, else its date;
 全市/本市 → its city, 全省/本省 → that city's province, 全区/该县/辖区 → the bulletin's region
-when it is a 区/县, 市委/市政府/市安委办 → 赣州市委 …; 该局/该区 … → the nearest earlier 局/区 named;
+when it is a 区/县, 市委/市政府/市安委办 → 赣州市委 …; 该局/该区 … → the nearest earlier 局/区 named,
+当地 → the nearest earlier place named (else the bulletin's region);
 DATE text → ISO time_start/time_end (pipeline.normalise.normalise_date). Organisations get a canonical
 record (`OrgRef`: name, kind, region) so that 消防部门 in a 赣州市 bulletin (赣州市消防部门, generic) and
 赣州市消防救援支队 are two records, both found under 赣州市 and under "消防".
@@ -147,6 +148,8 @@ def resolve_place(text: str | None, ctx: Context) -> Place | None:
         base = ctx.city or ctx.region
         return Place(base + t, "area", base) if base else Place(t, "area", None)
     if t in _COLLECTIVE:  # every sub-region of the bulletin's region: the figure is the region's
+        return region_place(ctx.region) or Place(t, "area", None)
+    if t == "当地":
         return region_place(ctx.region) or Place(t, "area", None)
     own = _DEICTIC.match(t)
     if own and ctx.region and (own.group(1) == "区" and t == "辖区" or ctx.region.endswith(own.group(1))):
@@ -380,18 +383,21 @@ def _nearest(q: Entity, cands: Iterable[Entity]) -> Entity:
 
 
 _ANAPHOR = re.compile(r"^[该此](.+)$")
+_VAGUE_PLACE = re.compile(r"^(?:当地|[全各本该此]|辖区)")
 
 
 def antecedent(e: Entity, ents: Iterable[Entity]) -> Entity:
     """What 该局, 该支队, 该市 … stand for: the nearest earlier mention of the same label whose name ends
-    the same way (南昌市应急管理局 … 该局); the mention itself when there is none."""
-    m = _ANAPHOR.match(compact(e.text) or "")
-    if not m:
+    the same way (南昌市应急管理局 … 该局), and 当地 the nearest earlier named place; the mention itself
+    when there is none."""
+    text = compact(e.text) or ""
+    m = _ANAPHOR.match(text)
+    if not m and not (e.label == "GPE" and text == "当地"):
         return e
-    tail = m.group(1)
+    tail = m.group(1) if m else ""
     for c in sorted((c for c in ents if c.label == e.label and c.end <= e.start), key=lambda c: -c.start):
         t = compact(c.text) or ""
-        if len(t) > len(tail) and t.endswith(tail) and not _ANAPHOR.match(t):
+        if len(t) > len(tail) and t.endswith(tail) and not _ANAPHOR.match(t) and not _VAGUE_PLACE.match(t):
             return c
     return e
 

@@ -261,6 +261,12 @@ def test_anaphors_resolve_to_their_antecedent():
     f30, f12 = assemble_facts(p, GANZHOU)
     assert (f30.agent, f30.agent_canonical) == ("该局", resolve_org("上犹县应急管理局", GANZHOU).name)
     assert (f12.place, f12.place_resolved) == ("该区", "南康区")
+    flood = passage("涿州发生汛情后，各地救援队赶赴当地，转移群众1200人。",
+                    [("GPE", "涿州", None), ("GPE", "各地", None), ("ORG", "救援队", None), ("GPE", "当地", None),
+                     ("ITEM", "群众", None), ("COUNT", "1200人", {"value": 1200, "unit": "人"})],
+                    [(6, 4, "place"), (6, 5, "item"), (6, 3, "agent")])
+    assert assemble_facts(flood, GANZHOU)[0].place_resolved == resolve_place("涿州", GANZHOU).name
+    assert resolve_place("当地", GANZHOU).name == "赣州市"  # no earlier place named: the bulletin's region
     alone = passage("该局共检查企业30家。", [("ORG", "该局", None), ("ITEM", "企业", None),
                                           ("COUNT", "30家", {"value": 30, "unit": "家"})],
                     [(3, 1, "agent"), (3, 2, "item")])
