@@ -60,7 +60,7 @@ APPROX_SUFFIXES = (("左右", "about"),)
 RANGE_SEPS = "-~至到"
 # units that start with a numeral character: the character belongs to the unit, not the number
 NUMERAL_UNITS = ("个百分点", "百分点", "千瓦时", "千伏安", "千米", "千克", "千瓦", "千伏", "千帕", "千焦",
-                 "百帕", "百米", "千卡", "百公里")
+                 "百帕", "百米", "千卡", "百公里", "平方千米", "立方千米")
 PERCENT_UNITS = ("%", "个百分点", "百分点", "‰")
 # words that make a span a bound or a vague amount, which the contract has no field for
 _NOT_A_UNIT = ("以上", "以下", "以内", "不到", "不足", "上下", "之多", "有余", "数", "几", "每",

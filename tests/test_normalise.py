@@ -58,6 +58,7 @@ QUANTITIES = [
     ("半年", "MEASURE", {"value": 0.5, "unit": "年"}),
     ("一个半小时", "MEASURE", {"value": 1.5, "unit": "个小时"}),
     ("半个多小时", "MEASURE", {"value": 0.5, "unit": "个小时", "approx": "more_than"}),
+    ("2.33平方千米", "MEASURE", {"value": 2.33, "unit": "平方千米"}),
     ("两天半", "MEASURE", {"value": 2.5, "unit": "天"}),
     # approximators
     ("近 3 万人", "COUNT", {"value": 30000, "unit": "人", "approx": "about"}),
