@@ -186,6 +186,24 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         info = export(net, model_dir, quantize=quantize)
         Console().print(f"{model_dir}/onnx: {info['bytes'] / 1e6:.1f} MB, int8 encoder: {info['quantized']}")
 
+    @app.command("rescore")
+    def rescore(model: Optional[Path] = typer.Argument(None, help="model bundle (default: model.path)")) -> None:
+        """Score MODEL on today's dev and test splits of annotations/ and update its config.json and card."""
+        from rich.console import Console
+
+        from pipeline.annotations import load_split
+        from pipeline.evaluate import rescore_model
+
+        settings = _settings()
+        model_dir = model or settings.resolve(settings.model.path)
+        if not (Path(model_dir) / "config.json").exists():
+            fail(f"{model_dir}: not a model bundle (no config.json)")
+        root = settings.resolve(settings.paths.annotations)
+        meta = rescore_model(model_dir, {s: load_split(root, s) for s in ("dev", "test")})
+        for name, rep in meta["scores"].items():
+            Console().print(f"{name}: {rep['records']} passages, entities {rep['entities']['micro']['f1']}, "
+                            f"relations {rep['relations']['micro']['f1']}")
+
     @bench.command("extract")
     def bench_extract(
         chars: int = typer.Option(200_000, help="characters of annotated text to extract"),

@@ -36,3 +36,29 @@ def evaluate_model(model_dir: str | Path | None = None, split: str | Path = "tes
     report["model_version"] = extractor.version
     report["split"] = str(split)
     return report
+
+
+def rescore_model(model_dir: str | Path, splits: dict[str, list[dict[str, Any]]], today: str | None = None
+                  ) -> dict[str, Any]:
+    """Score a model bundle on the given splits (dev, test as the corpus has them now) with the runtime
+    extract uses, and record it in its config.json and card; the scores of training time are kept."""
+    import json
+    from datetime import date
+
+    from pipeline.models.card import write_card
+    from pipeline.models.predict import Predictor
+
+    model_dir = Path(model_dir)
+    cfg = model_dir / "config.json"
+    meta = json.loads(cfg.read_text(encoding="utf-8"))
+    predictor = Predictor.from_pretrained(model_dir)
+    scores = {name: evaluate_records(recs, predictor.predict_records(recs)) for name, recs in splits.items() if recs}
+    meta.setdefault("scores_at_training", meta.get("scores"))
+    meta["scores"] = scores
+    meta["rescored"] = {"date": today or date.today().isoformat(), "runtime": type(predictor.runtime).__name__,
+                        **{name: len(recs) for name, recs in splits.items()}}
+    tmp = cfg.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(cfg)
+    write_card(model_dir, meta)
+    return meta

@@ -277,3 +277,29 @@ def test_a_second_link_of_a_type_needs_its_own_threshold():
     assert links({}) == [("agent", 1), ("item", 3)]  # the default bar for a second agent is 0.85
     assert links({"agent+": 0.6}) == [("agent", 1), ("agent", 2), ("item", 3)]
     assert links({"agent": 0.95, "agent+": 0.6}) == [("item", 3)]
+
+
+def test_rescoring_a_model_keeps_its_training_scores_and_rewrites_the_card(tiny_model, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pipeline.evaluate import rescore_model
+
+    out, meta, recs = tiny_model
+    bundle = tmp_path / "m"
+    shutil.copytree(out, bundle)
+    new = rescore_model(bundle, {"dev": recs[:4], "test": recs[4:10]}, today="2026-12-08")
+    saved = json.loads((bundle / "config.json").read_text(encoding="utf-8"))
+    assert saved["scores_at_training"] == meta["scores"]
+    assert saved["scores"]["test"]["records"] == 6 and saved["scores"]["dev"]["records"] == 4
+    assert saved["rescored"]["date"] == "2026-12-08" and new["scores"] == saved["scores"]
+    card = (bundle / "README.md").read_text(encoding="utf-8")
+    assert "Rescored on 2026-12-08" in card and "test 6 passages" in card
+    again = rescore_model(bundle, {"dev": recs[:4], "test": recs[4:8]})
+    assert again["scores_at_training"] == meta["scores"]  # the first scores are never overwritten
+
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["rescore", str(tmp_path / "nowhere")])
+    assert result.exit_code != 0 and "not a model bundle" in result.output

@@ -41,6 +41,15 @@ def write_card(model_dir: Path, meta: dict[str, Any]) -> Path:
         "reported in the project's issue 4 (not re-measured here); none of them finds ITEM or relations.", "",
         "| | dev F1 | test P | test R | test F1 | off-the-shelf reference |", "|---|---|---|---|---|---|",
     ]
+    rescored = meta.get("rescored")
+    if rescored:
+        then = (meta.get("scores_at_training") or {}).get("test") or {}
+        at = next(i for i, line in enumerate(lines) if line.startswith("The reference column"))
+        lines[at:at] = [f"Rescored on {rescored['date']} (`jianbao rescore`) on the corpus splits of that day: dev "
+                        f"{rescored.get('dev')} passages, test {rescored.get('test')} passages. At training time the "
+                        f"test split had {then.get('records', '?')} passages: entities "
+                        f"{then.get('entities', {}).get('micro', {}).get('f1', '?')}, relations "
+                        f"{then.get('relations', {}).get('micro', {}).get('f1', '?')}.", ""]
     for label, d in (test.get("entities", {}).get("per_label") or {}).items():
         ref = BASELINES.get(label)
         dv = dev.get("entities", {}).get("per_label", {}).get(label, {}).get("f1", "")
@@ -58,7 +67,7 @@ def write_card(model_dir: Path, meta: dict[str, Any]) -> Path:
                   f"| facts | | {test['facts']['p']} | {test['facts']['r']} | {test['facts']['f1']} | |", "",
                   f"Normalisation accuracy on correctly found quantity spans (test): {test['norm_accuracy']}"]
     torch_test = (meta.get("scores_torch") or {}).get("test")
-    if torch_test and meta.get("runtime") == "onnx":
+    if torch_test and meta.get("runtime") == "onnx" and not rescored:
         lines += ["", "The same model on the torch runtime (fp32) scores on test: entities "
                   f"{torch_test['entities']['micro']['f1']}, relations {torch_test['relations']['micro']['f1']}, "
                   f"quantity spans {torch_test['quantities']['f1']}, norm accuracy {torch_test['norm_accuracy']}."]
