@@ -23,6 +23,7 @@ from typing import Any
 SPAN = re.compile(r"\[([^\[\]|]+)\|([A-Z]+)(?::([A-Za-z0-9_]+))?\]")
 APPROX = {"more_than", "about"}
 CHANGE = {"increase", "decrease"}
+NO_UNIT = "-"  # the unit of a bare count (完成 227) in the text form "VALUE UNIT [flags]"
 
 
 class MarkupError(ValueError):
@@ -34,9 +35,10 @@ def parse_norm(value: Any) -> dict[str, Any]:
         return value
     parts = str(value).split()
     if len(parts) < 2:
-        raise MarkupError(f"norm {value!r} needs at least VALUE and UNIT")
+        raise MarkupError(f"norm {value!r} needs at least VALUE and UNIT (- for a bare count)")
     num = float(parts[0])
-    norm: dict[str, Any] = {"value": int(num) if num.is_integer() else num, "unit": parts[1]}
+    unit = "" if parts[1] == NO_UNIT else parts[1]
+    norm: dict[str, Any] = {"value": int(num) if num.is_integer() else num, "unit": unit}
     for flag in parts[2:]:
         if flag in APPROX:
             norm["approx"] = flag

@@ -63,6 +63,11 @@ def test_markup_norm_flags_and_errors():
         to_record({**m, "norm": {"q": "1 人 sometimes"}})
     with pytest.raises(MarkupError):
         to_record({"id": "y", "markup": "[坏|COUNT:q][again|ITEM:q]"})
+    bare = {"id": "z", "markup": "完成[227|COUNT:q]", "norm": {"q": "227 - more_than"}, "meta": {"source": "s"}}
+    assert to_record(bare)["entities"][0]["norm"] == {"value": 227, "unit": "", "approx": "more_than"}
+    from pipeline.labelstudio import format_norm
+
+    assert format_norm({"value": 227, "unit": "", "approx": "more_than"}) == "227 - more_than"
 
 
 # ---------------------------------------------------------------------------------------------
