@@ -244,6 +244,23 @@ def test_dask_runner_same_facts_as_threads(prefect_api, tmp_path):
 
 
 @pytest.mark.slow
+def small_corpus(tmp: Path, sizes: dict[str, int]) -> Path:
+    """An annotations/ folder with the first passages of each split of the real corpus, in the same splits."""
+    from pipeline.annotations import load_split, write_jsonl
+
+    root = tmp / "annotations"
+    (root / "batches").mkdir(parents=True)
+    recs, sources = [], {}
+    for split, n in sizes.items():
+        for r in load_split(ROOT / "annotations", split)[:n]:
+            recs.append(r)
+            sources[r["meta"]["source"]] = split
+    write_jsonl(root / "batches" / "small.jsonl", recs)
+    splits = json.loads((ROOT / "annotations" / "splits.json").read_text(encoding="utf-8"))
+    (root / "splits.json").write_text(json.dumps({**splits, "sources": sources}, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
 def test_retrain_with_the_real_trainer_on_a_tiny_config(prefect_api, tmp_path):
     """The real trainer (a tiny BERT built here, a few passages): a trained model is promoted over none,
     then a model that barely trained (1 epoch, lr 1e-7) scores lower on test and is refused."""
@@ -255,7 +272,9 @@ def test_retrain_with_the_real_trainer_on_a_tiny_config(prefect_api, tmp_path):
     current = tmp_path / "models" / "current"
     ov = overrides(tmp_path, registry_dir=str(tmp_path / "models" / "registry"))
     ov["model"] = {"path": str(current)}
-    tiny = {"base": str(base), "aux_sets": [], "max_train_records": 20, "batch_chars": 4096, "fp16": False}
+    corpus = str(small_corpus(tmp_path, {"train": 20, "dev": 12, "test": 16}))
+    ov["paths"] = {"annotations": corpus}
+    tiny = {"base": str(base), "aux_sets": [], "annotations": corpus, "batch_chars": 4096, "fp16": False}
 
     good = retrain(overrides=ov, train_overrides={**tiny, "epochs": 5, "lr": 3e-3, "head_lr": 3e-3},
                    return_state=True)

@@ -257,7 +257,7 @@ def test_a_stale_onnx_export_is_refused_at_load(tiny_model, tmp_path, monkeypatc
 
 
 def test_a_second_link_of_a_type_needs_its_own_threshold():
-    from pipeline.models.predict import Predictor
+    from pipeline.models.predict import Predictor, link_classes
     from pipeline.models.schema import REL_CLASSES
     from pipeline.types import Entity
 
@@ -269,9 +269,12 @@ def test_a_second_link_of_a_type_needs_its_own_threshold():
         probs[row, REL_CLASSES.index(cls)] = p
         probs[row, 0] = 1 - p
     pairs = [(3, 0), (3, 1), (3, 2)]
+    spans = [(e.start, e.end, e.label) for e in ents]
+    best = link_classes(text, (0, spans, pairs, probs))
+    assert best == [("agent", 0.9), ("agent", 0.7), ("item", 0.95)]
 
     def links(th):
-        rels = Predictor._decode_relations(text, ents, 0, pairs, probs, 1, th)
+        rels = Predictor._decode_relations(ents, 0, pairs, best, 1, th)
         return sorted((r.type, r.tail) for r in rels)
 
     assert links({}) == [("agent", 1), ("item", 3)]  # the default bar for a second agent is 0.85

@@ -49,6 +49,13 @@ def _best_class(pr: np.ndarray, text: str, target: Entity) -> tuple[str, float]:
     return REL_CLASSES[cls], float(pr[cls])
 
 
+def link_classes(text: str, chunk: tuple) -> list[tuple[str, float]]:
+    """The most likely link type of every candidate pair of a raw chunk, with its probability."""
+    cs, spans, pairs, probs = chunk[:4]
+    return [_best_class(pr, text, Entity(0, spans[t][2], cs + spans[t][0], cs + spans[t][1], ""))
+            for (_, t, *_), pr in zip(pairs, probs)]
+
+
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:
     while s < e and text[s] in EDGE:
         s += 1
@@ -163,11 +170,13 @@ class Predictor:
         """Entities, decoded relations and normalised values of one text from its raw outputs."""
         ents: list[Entity] = []
         rels: list[Relation] = []
-        for cs, spans, pairs, probs in raw:
+        for chunk in raw:
+            cs, spans, pairs = chunk[:3]
+            links = chunk[4] if len(chunk) > 4 else link_classes(text, chunk)
             base = len(ents)
             for s, e, label in spans:
                 ents.append(Entity(id=len(ents) + 1, label=label, start=cs + s, end=cs + e, text=text[cs + s:cs + e]))
-            rels.extend(self._decode_relations(text, ents, base, pairs, probs, start_id=len(rels) + 1,
+            rels.extend(self._decode_relations(ents, base, pairs, links, start_id=len(rels) + 1,
                                                thresholds=self.thresholds if thresholds is None else thresholds))
         problems = self._normalise(text, ents, rels)
         return ents, rels, problems
@@ -208,15 +217,14 @@ class Predictor:
             rel_out[c] = (pairs, probs[first : first + len(pairs)])
 
     @staticmethod
-    def _decode_relations(text: str, ents: list[Entity], base: int, pairs: list, probs: np.ndarray, start_id: int,
+    def _decode_relations(ents: list[Entity], base: int, pairs: list, links: list[tuple[str, float]], start_id: int,
                           thresholds: dict[str, float]) -> list[Relation]:
         """Guideline constraints: one item and one part_of parent per quantity, extra links only
         when confident, and a PERCENT is either a change of something or a quantity of its own.
         A link is made when its type's probability reaches that type's threshold, a second link of
         the same type when it reaches the `type+` threshold (both tuned on dev)."""
         best: dict[tuple[int, str], list[tuple[float, int]]] = {}
-        for (h, t, *_), pr in zip(pairs, probs):
-            rtype, p = _best_class(pr, text, ents[base + t])
+        for (h, t, *_), (rtype, p) in zip(pairs, links):
             if p < thresholds.get(rtype, DEFAULT_THRESHOLD):
                 continue
             best.setdefault((base + h, rtype), []).append((p, base + t))
@@ -268,7 +276,14 @@ def tune_thresholds(predictor: Predictor, records: list[dict[str, Any]],
     coordinate ascent over them, two passes; the network runs once."""
     from pipeline.scorer import score
 
-    raws = predictor.raw_outputs([r["text"] for r in records])
+    floor = min(min(grid), min(extra_grid), DEFAULT_THRESHOLD)
+    raws = []  # link types decided once; pairs that no threshold of the grid can keep are dropped
+    for r, raw in zip(records, predictor.raw_outputs([r["text"] for r in records])):
+        chunks = []
+        for chunk in raw:
+            kept = [(pair, link) for pair, link in zip(chunk[2], link_classes(r["text"], chunk)) if link[1] >= floor]
+            chunks.append((chunk[0], chunk[1], [k[0] for k in kept], None, [k[1] for k in kept]))
+        raws.append(chunks)
 
     def f1(th: dict[str, float]) -> float:
         preds = []
