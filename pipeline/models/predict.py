@@ -145,7 +145,8 @@ class Predictor:
         return [self.assemble(t, raw) for t, raw in zip(texts, self.raw_outputs(texts))]
 
     def raw_outputs(self, texts: list[str]) -> list[list[tuple[int, list, list, np.ndarray]]]:
-        """Per text, per chunk: (chunk start, spans, candidate pairs, relation class probabilities)."""
+        """Per text, per chunk: (chunk start, spans, candidate pairs, relation class probabilities). A chunk
+        may carry a fifth item, its pairs' `link_classes` decided beforehand (threshold tuning does)."""
         chunks = [(i, s, e) for i, t in enumerate(texts) for s, e in chunk_bounds(t, self.max_chars)]
         spans_per_chunk: dict[int, list[tuple[int, int, str]]] = {}
         rel_probs: dict[int, tuple[list, np.ndarray]] = {}
