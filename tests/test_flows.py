@@ -243,7 +243,6 @@ def test_dask_runner_same_facts_as_threads(prefect_api, tmp_path):
     assert results["threads"] and results["dask"] == results["threads"]
 
 
-@pytest.mark.slow
 def small_corpus(tmp: Path, sizes: dict[str, int]) -> Path:
     """An annotations/ folder with the first passages of each split of the real corpus, in the same splits."""
     from pipeline.annotations import load_split, write_jsonl
@@ -261,6 +260,7 @@ def small_corpus(tmp: Path, sizes: dict[str, int]) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_retrain_with_the_real_trainer_on_a_tiny_config(prefect_api, tmp_path):
     """The real trainer (a tiny BERT built here, a few passages): a trained model is promoted over none,
     then a model that barely trained (1 epoch, lr 1e-7) scores lower on test and is refused."""
