@@ -216,16 +216,20 @@ def _scan_number(s: str) -> int:
 # quantities
 
 
+def _more_inside_unit(unit: str) -> tuple[str, str | None]:
+    """2 个多月: the 多 sits inside the measure word 个月 → (个月, more_than)."""
+    if re.match(r"\s*个[余多]", unit):
+        return re.sub(r"^(\s*个)[余多]", r"\1", unit), "more_than"
+    return unit, None
+
+
 def _split_number(s: str, whole: str) -> tuple[Decimal, str, str | None, int, str]:
     """(value, unit, approx from 余/多, trailing multiplier, numeral as written) of 'NUMBER UNIT'."""
     n = _scan_number(s)
     if n == 0:
         raise NormaliseError(whole, "no number at the start")
-    numstr, unit = s[:n], s[n:]
-    approx = None
-    if re.match(r"\s*个[余多]", unit):  # 2 个多月: the 多 sits inside the measure word 个月
-        unit = re.sub(r"^(\s*个)[余多]", r"\1", unit)
-        approx = "more_than"
+    numstr = s[:n]
+    unit, approx = _more_inside_unit(s[n:])
     if "余" in numstr or "多" in numstr:
         if approx or re.search(r"[余多].*[余多]", numstr):
             raise NormaliseError(whole, "余/多 twice")
@@ -298,10 +302,8 @@ def _one(s: str, whole: str) -> tuple[Decimal, str, str | None, int, str]:
         return v, "%", approx, mult, numstr
     half = _half(s, whole)
     if half is not None:
-        value, unit = half
-        if re.match(r"个[余多]", unit):  # 半个多小时: more than half an hour
-            return value, "个" + unit[2:], "more_than", 1, s
-        return value, unit, None, 1, s
+        unit, approx = _more_inside_unit(half[1])  # 半个多小时: more than half an hour
+        return half[0], unit, approx, 1, s
     return _split_number(s, whole)
 
 
